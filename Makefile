@@ -1,0 +1,42 @@
+# dhohub: the two commands of the README, and the builds around them.
+#   make demo   install what is missing, build, run the demo
+#   make test   install what is missing, build, run every test
+# Other targets: deps, build, asan, valgrind, fuzz, bench, clean.
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_DURATION ?=
+
+.PHONY: all deps build demo test asan valgrind fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	$(BUILD)/hub/dhohub demo $(if $(DEMO_DURATION),--duration $(DEMO_DURATION))
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j1
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDHO_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j1
+
+valgrind: build
+	cd $(BUILD) && DHO_VALGRIND=1 ctest --output-on-failure -j1 -L integration
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,222 @@
+/*
+ * alert.c: alert records and their event documents (contract section 6).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "alert.h"
+#include "timefmt.h"
+
+static const char *const alert_sev_names[] = { "none", "yellow", "red" };
+static const char *const alert_state_names[] = { "open", "acked", "resolved" };
+
+const char *
+alert_severity_name(enum alert_severity s)
+{
+	return (unsigned)s <= ALERT_SEV_RED ? alert_sev_names[s] : "?";
+}
+
+const char *
+alert_state_name(enum alert_state s)
+{
+	return (unsigned)s <= ALERT_RESOLVED ? alert_state_names[s] : "?";
+}
+
+int
+alert_parse_severity(const char *s, enum alert_severity *out)
+{
+	for (int i = 0; i <= ALERT_SEV_RED; i++) {
+		if (strcmp(s, alert_sev_names[i]) == 0) {
+			*out = (enum alert_severity)i;
+			return DHO_OK;
+		}
+	}
+	return DHO_EINVAL;
+}
+
+int
+alert_parse_state(const char *s, enum alert_state *out)
+{
+	for (int i = 0; i <= ALERT_RESOLVED; i++) {
+		if (strcmp(s, alert_state_names[i]) == 0) {
+			*out = (enum alert_state)i;
+			return DHO_OK;
+		}
+	}
+	return DHO_EINVAL;
+}
+
+void
+alert_format_id(int64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "A%" PRId64, id);
+}
+
+int
+alert_parse_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == 'A' || *s == 'a')
+		s++;
+	if (*s < '0' || *s > '9')
+		return DHO_EINVAL;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v <= 0)
+		return DHO_EINVAL;
+	*out = v;
+	return DHO_OK;
+}
+
+/* A value printed with its precision: 86 stays an integer, 37.60 keeps its
+ * two decimals in the document's text. */
+static json_t *
+alert_number(double value, int decimals)
+{
+	char buf[64];
+
+	if (decimals <= 0 && value == (double)(int64_t)value)
+		return json_integer((json_int_t)value);
+	snprintf(buf, sizeof(buf), "%.*f", decimals > 0 ? decimals : 3, value);
+	return json_real(strtod(buf, NULL));
+}
+
+static void
+alert_set_time(json_t *o, const char *key, dho_time_t t)
+{
+	char buf[TIMEFMT_LEN];
+
+	timefmt_format(t, buf);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+void *
+alert_event_object(const struct alert *a, const char *event, dho_time_t at)
+{
+	char id[32];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	alert_format_id(a->id, id, sizeof(id));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "patient", json_string(a->patient));
+	json_object_set_new(o, "tenant", json_string(a->tenant));
+	json_object_set_new(o, "team", json_string(a->team));
+	json_object_set_new(o, "severity", json_string(alert_severity_name(a->severity)));
+	json_object_set_new(o, "rule", json_string(a->rule));
+	json_object_set_new(o, "state", json_string(alert_state_name(a->state)));
+	json_object_set_new(o, "level", json_integer(a->level));
+	json_object_set_new(o, "cleared", json_boolean(a->cleared));
+	if (a->metric[0] != '\0') {
+		json_object_set_new(o, "metric", json_string(a->metric));
+		json_object_set_new(o, "value", alert_number(a->value, a->decimals));
+		json_object_set_new(o, "unit", json_string(a->unit));
+		alert_set_time(o, "measured_at", a->measured_at);
+	}
+	alert_set_time(o, "opened_at", a->opened_at);
+	alert_set_time(o, "at", at);
+	json_object_set_new(o, "reason", json_string(a->reason));
+	if (a->has_news2) {
+		json_t *n = json_object();
+		json_object_set_new(n, "total", json_integer(a->news2_total));
+		json_object_set_new(n, "risk", json_string(a->news2_risk));
+		json_object_set_new(o, "news2", n);
+	}
+	if (a->by[0] != '\0') {
+		json_object_set_new(o, "by", json_string(a->by));
+		json_object_set_new(o, "note", json_string(a->note));
+	}
+	return o;
+}
+
+int
+alert_event_json(const struct alert *a, const char *event, dho_time_t at, char **out)
+{
+	json_t *o = alert_event_object(a, event, at);
+	char *text;
+
+	if (o == NULL)
+		return DHO_ENOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	json_decref(o);
+	if (text == NULL)
+		return DHO_ENOMEM;
+	*out = text;
+	return DHO_OK;
+}
+
+void
+alert_on_finding(struct alert *a, enum alert_severity finding, int clear_after,
+                 struct alert_step *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a == NULL) {
+		out->opened = finding != ALERT_SEV_NONE;
+		return;
+	}
+	if (finding != ALERT_SEV_NONE) {
+		/* An abnormal reading breaks the run of normal ones. */
+		if (a->normal_count != 0 || a->cleared) {
+			a->normal_count = 0;
+			a->cleared = false;
+			out->changed = true;
+		}
+		if (finding > a->severity) {
+			a->severity = finding;
+			out->raised = true;
+			out->changed = true;
+		}
+		return;
+	}
+	a->normal_count++;
+	out->changed = true;
+	if (!a->cleared && a->normal_count >= clear_after) {
+		a->cleared = true;
+		out->cleared = true;
+		if (a->state == ALERT_ACKED) {
+			a->state = ALERT_RESOLVED;
+			snprintf(a->by, sizeof(a->by), "auto");
+			a->note[0] = '\0';
+			out->resolved = true;
+		}
+	}
+}
+
+int
+alert_on_ack(struct alert *a, const char *by, const char *note, struct alert_step *out,
+             bool *acked)
+{
+	memset(out, 0, sizeof(*out));
+	*acked = false;
+	if (a->state != ALERT_OPEN)
+		return DHO_EINVAL;
+	a->state = ALERT_ACKED;
+	snprintf(a->by, sizeof(a->by), "%s", by);
+	snprintf(a->note, sizeof(a->note), "%s", note ? note : "");
+	*acked = true;
+	out->changed = true;
+	/* Acked and already cleared: nothing is left to watch. */
+	if (a->cleared) {
+		a->state = ALERT_RESOLVED;
+		out->resolved = true;
+	}
+	return DHO_OK;
+}
+
+int
+alert_on_resolve(struct alert *a, const char *by, const char *note)
+{
+	if (a->state == ALERT_RESOLVED)
+		return DHO_EINVAL;
+	a->state = ALERT_RESOLVED;
+	snprintf(a->by, sizeof(a->by), "%s", by);
+	snprintf(a->note, sizeof(a->note), "%s", note ? note : "");
+	return DHO_OK;
+}

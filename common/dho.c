@@ -1,0 +1,22 @@
+/*
+ * dho.c: names of the shared error codes.
+ */
+#include "dho.h"
+
+const char *
+dho_strerror(int code)
+{
+	switch (code) {
+	case DHO_OK: return "ok";
+	case DHO_ENOMEM: return "out of memory";
+	case DHO_EINVAL: return "invalid input";
+	case DHO_ERANGE: return "out of range";
+	case DHO_ENOTFOUND: return "not found";
+	case DHO_EEXIST: return "already exists";
+	case DHO_EIO: return "input/output error";
+	case DHO_EUNSUPP: return "not supported";
+	case DHO_ESPECIAL: return "special value";
+	case DHO_EBUSY: return "busy";
+	}
+	return "unknown error";
+}

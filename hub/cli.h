@@ -1,0 +1,18 @@
+/*
+ * cli: the dhohub command line (contract sections 1 and 2). Parses the
+ * global options, loads the configuration and runs one command.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+/* Exit codes of the contract. */
+enum {
+	CLI_OK = 0,
+	CLI_FAIL = 1,
+	CLI_USAGE = 2,
+	CLI_NOTFOUND = 3
+};
+
+int cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * config: the INI configuration of contract section 3, read with inih through
+ * a table of options (name, type, bounds, default, help). Every error is
+ * reported as "FILE:LINE: message".
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "dho.h"
+#include "metric.h"
+
+enum cfg_durability { CFG_DURABILITY_NORMAL, CFG_DURABILITY_FULL };
+enum cfg_input_format { CFG_FMT_OPENMQTTGATEWAY, CFG_FMT_THEENGS, CFG_FMT_OMG_GATT };
+enum cfg_reg_table { CFG_REG_HOLDING, CFG_REG_INPUT };
+enum cfg_reg_type { CFG_REG_INT16, CFG_REG_UINT16, CFG_REG_INT32, CFG_REG_UINT32, CFG_REG_FLOAT32 };
+enum cfg_word_order { CFG_WORD_BE, CFG_WORD_LE };  /* high word first is BE, the default */
+
+struct cfg_tenant {
+	char name[DHO_ID_MAX + 1];
+	char home_team[DHO_TEAM_MAX + 1];
+	char hospital_team[DHO_TEAM_MAX + 1];
+	int hospital_days;
+};
+
+struct cfg_team {
+	char name[DHO_TEAM_MAX + 1];
+	char escalate_to[DHO_TEAM_MAX + 1];  /* "" = end of the chain */
+	char webhook[512];                   /* "" = none */
+};
+
+struct cfg_rule {
+	char key[80];     /* "threshold.spo2" */
+	char spec[256];   /* "red<88 yellow<92" */
+	int line;         /* where it stood in the file, for error messages */
+};
+
+struct cfg_program {
+	char name[DHO_ID_MAX + 1];
+	struct cfg_rule *rules;
+	size_t nrules;
+};
+
+struct cfg_input {
+	char name[DHO_ID_MAX + 1];
+	char topic[256];
+	enum cfg_input_format format;
+	char tenant[DHO_ID_MAX + 1];
+};
+
+struct cfg_register {
+	enum metric metric;
+	int address;
+	enum cfg_reg_table table;
+	enum cfg_reg_type type;
+	enum cfg_word_order order;
+	double scale;
+};
+
+#define CFG_MODBUS_MAX_REGS 16
+
+struct cfg_modbus {
+	char name[DHO_ID_MAX + 1];
+	char url[256];        /* tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1 */
+	int unit_id;
+	int interval_s;
+	char device[DHO_ID_MAX + 1];
+	struct cfg_register regs[CFG_MODBUS_MAX_REGS];
+	size_t nregs;
+};
+
+struct config {
+	char file[512];            /* "" when built-in defaults are used */
+	/* [hub] */
+	char timezone[64];
+	char log_level[16];
+	/* [broker] */
+	char broker_url[256];
+	char client_id[DHO_ID_MAX + 1];
+	char username[128];
+	char password_file[512];
+	char ca_file[512];
+	char cert_file[512];
+	char key_file[512];
+	char topic_prefix[128];
+	bool all_tenants;          /* tenants = * */
+	char **tenants;            /* served tenants when !all_tenants */
+	size_t ntenants;
+	/* [store] */
+	char store_path[512];
+	enum cfg_durability durability;
+	/* [alerts] */
+	int ack_s_yellow;
+	int ack_s_red;
+	int clear_after;
+	/* sections with names */
+	struct cfg_tenant *tenant_defs;   size_t ntenant_defs;
+	struct cfg_team *teams;           size_t nteams;
+	struct cfg_program *programs;     size_t nprograms;
+	struct cfg_input *inputs;         size_t ninputs;
+	struct cfg_modbus *modbus;        size_t nmodbus;
+};
+
+/*
+ * Checks one rule spec from a [program:*] section; returns DHO_OK or writes
+ * a message (naming the position) into err. Supplied by the caller so that
+ * config does not depend on the rules module.
+ */
+typedef int (*config_rule_check_fn)(const char *key, const char *spec,
+                                    char *err, size_t errlen);
+
+/*
+ * Loads path into a new config. Every error is printed to errs as
+ * "FILE:LINE: message"; any error makes the call return DHO_EINVAL and
+ * *out is NULL. path NULL gives the built-in defaults. check may be NULL.
+ * The caller frees *out with config_free().
+ */
+int config_load(const char *path, config_rule_check_fn check, FILE *errs,
+                struct config **out);
+
+void config_free(struct config *cfg);
+
+/* Lookups; NULL when absent. */
+const struct cfg_tenant *config_tenant(const struct config *cfg, const char *name);
+const struct cfg_team *config_team(const struct config *cfg, const char *name);
+const struct cfg_program *config_program(const struct config *cfg, const char *name);
+bool config_serves_tenant(const struct config *cfg, const char *tenant);
+
+/* Prints every option with its default and help, as the example config. */
+void config_print_reference(FILE *out);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * engine.c: rules evaluation and alert transitions for stored readings
+ * (see engine.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "care.h"
+#include "engine.h"
+#include "log.h"
+#include "news2.h"
+#include "rules.h"
+#include "timefmt.h"
+
+/* The most earlier readings a trend or baseline rule looks at. */
+#define ENGINE_WINDOW_MAX 512
+#define ENGINE_MAX_RULES 64
+
+struct engine_program {
+	const struct cfg_program *def;
+	struct rule **rules;
+	size_t nrules;
+};
+
+struct engine {
+	const struct config *cfg;
+	struct store *st;
+	struct engine_program *programs;
+	size_t nprograms;
+	double window[ENGINE_WINDOW_MAX];
+};
+
+/* One effective rule: the program's, or the patient's override. */
+struct engine_rule {
+	struct rule *rule;
+	bool owned;             /* parsed from the store: freed after use */
+	const char *origin;
+};
+
+struct engine_rules {
+	struct engine_rule r[ENGINE_MAX_RULES];
+	size_t n;
+};
+
+int
+engine_check_rule(const char *key, const char *spec, char *nkey, size_t nkeylen,
+                  char *nspec, size_t nspeclen, char *err, size_t errlen)
+{
+	struct rule *r = NULL;
+	int rc;
+
+	if (spec == NULL)
+		rc = rules_parse_line(key, &r, err, errlen);
+	else
+		rc = rules_parse(key, spec, &r, err, errlen);
+	if (rc != DHO_OK)
+		return rc;
+	if (nkey)
+		snprintf(nkey, nkeylen, "%s", rules_key(r));
+	if (nspec)
+		snprintf(nspec, nspeclen, "%s", rules_spec(r));
+	rules_free(r);
+	return DHO_OK;
+}
+
+int
+engine_config_check(const char *key, const char *spec, char *err, size_t errlen)
+{
+	return engine_check_rule(key, spec, NULL, 0, NULL, 0, err, errlen);
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->nprograms; i++) {
+		for (size_t j = 0; j < e->programs[i].nrules; j++)
+			rules_free(e->programs[i].rules[j]);
+		free(e->programs[i].rules);
+	}
+	free(e->programs);
+	free(e);
+}
+
+int
+engine_new(const struct config *cfg, struct store *st, struct engine **out, char *err,
+           size_t errlen)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	*out = NULL;
+	if (e == NULL)
+		return DHO_ENOMEM;
+	e->cfg = cfg;
+	e->st = st;
+	e->programs = calloc(cfg->nprograms ? cfg->nprograms : 1, sizeof(*e->programs));
+	if (e->programs == NULL)
+		goto nomem;
+	e->nprograms = cfg->nprograms;
+	for (size_t i = 0; i < cfg->nprograms; i++) {
+		struct engine_program *p = &e->programs[i];
+		const struct cfg_program *d = &cfg->programs[i];
+
+		p->def = d;
+		p->rules = calloc(d->nrules ? d->nrules : 1, sizeof(*p->rules));
+		if (p->rules == NULL)
+			goto nomem;
+		for (size_t j = 0; j < d->nrules; j++) {
+			char why[DHO_ERRLEN];
+
+			if (rules_parse(d->rules[j].key, d->rules[j].spec, &p->rules[j], why,
+			                sizeof(why)) != DHO_OK) {
+				snprintf(err, errlen, "%s:%d: %s", cfg->file, d->rules[j].line, why);
+				engine_free(e);
+				return DHO_EINVAL;
+			}
+			p->nrules++;
+		}
+	}
+	*out = e;
+	return DHO_OK;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	engine_free(e);
+	return DHO_ENOMEM;
+}
+
+static const struct engine_program *
+engine_program(const struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->nprograms; i++)
+		if (strcmp(e->programs[i].def->name, name) == 0)
+			return &e->programs[i];
+	return NULL;
+}
+
+static int
+engine_collect_override(void *ctx, const char *key, const char *spec)
+{
+	struct engine_rules *set = ctx;
+	struct rule *r = NULL;
+	char why[DHO_ERRLEN];
+
+	if (rules_parse(key, spec, &r, why, sizeof(why)) != DHO_OK) {
+		/* rule set validated it; a newer grammar may have changed. */
+		log_warnx("ignoring the stored rule %s = %s: %s", key, spec, why);
+		return 0;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		if (strcmp(rules_key(set->r[i].rule), rules_key(r)) == 0) {
+			if (set->r[i].owned)
+				rules_free(set->r[i].rule);
+			set->r[i] = (struct engine_rule){ r, true, "patient" };
+			return 0;
+		}
+	}
+	if (set->n >= ENGINE_MAX_RULES) {
+		log_warnx("more than %d rules for one patient; ignoring %s", ENGINE_MAX_RULES, key);
+		rules_free(r);
+		return 0;
+	}
+	set->r[set->n++] = (struct engine_rule){ r, true, "patient" };
+	return 0;
+}
+
+static void
+engine_rules_release(struct engine_rules *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->r[i].owned)
+			rules_free(set->r[i].rule);
+	set->n = 0;
+}
+
+/* The program's rules with the patient's overrides in place. */
+static int
+engine_effective(struct engine *e, const struct store_patient *p, struct engine_rules *set)
+{
+	const struct engine_program *prog = engine_program(e, p->program);
+	int rc;
+
+	set->n = 0;
+	for (size_t i = 0; prog && i < prog->nrules && set->n < ENGINE_MAX_RULES; i++)
+		set->r[set->n++] = (struct engine_rule){ prog->rules[i], false, "program" };
+	rc = store_rule_list(e->st, p->id, engine_collect_override, set);
+	if (rc != DHO_OK)
+		engine_rules_release(set);
+	return rc;
+}
+
+static int
+engine_cmp_rule(const void *a, const void *b)
+{
+	const struct engine_rule *x = a, *y = b;
+
+	return strcmp(rules_key(x->rule), rules_key(y->rule));
+}
+
+int
+engine_rules(struct engine *e, const struct store_patient *p, engine_rule_cb cb, void *ctx)
+{
+	struct engine_rules set;
+	int rc = engine_effective(e, p, &set);
+
+	if (rc != DHO_OK)
+		return rc;
+	qsort(set.r, set.n, sizeof(set.r[0]), engine_cmp_rule);
+	for (size_t i = 0; i < set.n; i++)
+		if (cb(ctx, rules_key(set.r[i].rule), rules_spec(set.r[i].rule), set.r[i].origin) != 0)
+			break;
+	engine_rules_release(&set);
+	return DHO_OK;
+}
+
+static enum alert_severity
+engine_severity(enum rules_severity s)
+{
+	return s == RULES_RED ? ALERT_SEV_RED : s == RULES_YELLOW ? ALERT_SEV_YELLOW : ALERT_SEV_NONE;
+}
+
+/* Queues one event of alert a for its team. */
+static int
+engine_emit(struct engine *e, const struct alert *a, const char *event, const char *team,
+            dho_time_t now)
+{
+	const struct cfg_team *t = config_team(e->cfg, team);
+	char *body = NULL;
+	int rc = alert_event_json(a, event, now, &body);
+
+	if (rc != DHO_OK)
+		return rc;
+	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
+	if (rc == DHO_OK)
+		log_info("alert A%lld %s: %s %s %s (%s) -> %s", (long long)a->id, event, a->patient,
+		         a->rule, alert_severity_name(a->severity), a->reason, team);
+	free(body);
+	return rc;
+}
+
+/* Fills a's reading fields from r. */
+static void
+engine_alert_reading(struct alert *a, const struct store_reading *r, const char *reason)
+{
+	snprintf(a->metric, sizeof(a->metric), "%s", metric_name(r->r.metric));
+	snprintf(a->unit, sizeof(a->unit), "%s", metric_unit(r->r.metric));
+	a->value = r->r.value;
+	a->decimals = r->r.decimals;
+	a->measured_at = r->r.measured_at;
+	snprintf(a->reason, sizeof(a->reason), "%s", reason);
+}
+
+/*
+ * Applies what one rule found for a reading to the rule's alert. A new
+ * alert goes to the patient's responsible team now; an open one keeps
+ * its team.
+ */
+static int
+engine_apply(struct engine *e, const struct store_patient *p, const char *key,
+             enum alert_severity sev, const struct store_reading *r, const char *reason,
+             const struct news2_result *n2, dho_time_t now)
+{
+	struct alert a, *cur = &a;
+	struct alert_step step;
+	int rc = store_alert_find_open(e->st, p->id, key, &a);
+
+	if (rc == DHO_ENOTFOUND)
+		cur = NULL;
+	else if (rc != DHO_OK)
+		return rc;
+	alert_on_finding(cur, sev, e->cfg->clear_after, &step);
+	if (step.opened) {
+		memset(&a, 0, sizeof(a));
+		snprintf(a.patient, sizeof(a.patient), "%s", p->id);
+		snprintf(a.tenant, sizeof(a.tenant), "%s", p->tenant);
+		snprintf(a.rule, sizeof(a.rule), "%s", key);
+		care_team(e->cfg, p, now, a.team, sizeof(a.team));
+		a.severity = sev;
+		a.state = ALERT_OPEN;
+		a.opened_at = now;
+	}
+	if (step.opened || step.raised) {
+		engine_alert_reading(&a, r, reason);
+		if (n2) {
+			a.has_news2 = true;
+			a.news2_total = n2->total;
+			snprintf(a.news2_risk, sizeof(a.news2_risk), "%s", news2_risk_name(n2->risk));
+		}
+	}
+	if (!step.opened && !step.changed)
+		return DHO_OK;
+	a.updated_at = now;
+	if (step.opened)
+		snprintf(a.last_event, sizeof(a.last_event), "opened");
+	if (step.raised)
+		snprintf(a.last_event, sizeof(a.last_event), "raised");
+	if (step.cleared)
+		snprintf(a.last_event, sizeof(a.last_event), "cleared");
+	if (step.resolved)
+		snprintf(a.last_event, sizeof(a.last_event), "resolved");
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+		return rc;
+	if (step.opened && (rc = engine_emit(e, &a, "opened", a.team, now)) != DHO_OK)
+		return rc;
+	if (step.raised && (rc = engine_emit(e, &a, "raised", a.team, now)) != DHO_OK)
+		return rc;
+	if (step.cleared && (rc = engine_emit(e, &a, "cleared", a.team, now)) != DHO_OK)
+		return rc;
+	if (step.resolved && (rc = engine_emit(e, &a, "resolved", a.team, now)) != DHO_OK)
+		return rc;
+	return DHO_OK;
+}
+
+/* Evaluates one rule of r's metric; sev NONE when it has nothing to say. */
+static int
+engine_eval(struct engine *e, const struct store_patient *p, const struct rule *rule,
+            const struct store_reading *r, enum rules_severity *sev, char *reason, size_t len,
+            bool *applies)
+{
+	int64_t window = rules_window(rule);
+	size_t n = 0;
+	int rc;
+
+	*applies = true;
+	*sev = RULES_NONE;
+	switch (rules_kind(rule)) {
+	case RULE_THRESHOLD:
+		return rules_eval_threshold(rule, r->r.value, sev, reason, len);
+	case RULE_TREND:
+	case RULE_BASELINE:
+		rc = store_reading_window(e->st, p->id, r->r.metric, r->r.measured_at - window,
+		                          r->r.measured_at, e->window, ENGINE_WINDOW_MAX, &n);
+		if (rc != DHO_OK)
+			return rc;
+		if (rules_kind(rule) == RULE_TREND)
+			rc = rules_eval_trend(rule, r->r.value, e->window, n, sev, reason, len);
+		else
+			rc = rules_eval_baseline(rule, r->r.value, e->window, n, sev, reason, len);
+		/* Too little history is no finding either way. */
+		if (rc == DHO_ENOTFOUND) {
+			*applies = false;
+			return DHO_OK;
+		}
+		return rc;
+	default:
+		*applies = false;
+		return DHO_OK;
+	}
+}
+
+int
+engine_reading(struct engine *e, const struct store_patient *p, const struct store_reading *r,
+               dho_time_t now)
+{
+	struct engine_rules set;
+	char reason[256];
+	enum rules_severity sev;
+	enum metric m;
+	bool applies;
+	int rc;
+
+	if (p->ended_at != 0 && p->ended_at <= now)
+		return DHO_OK;
+	if ((rc = engine_effective(e, p, &set)) != DHO_OK)
+		return rc;
+	for (size_t i = 0; i < set.n && rc == DHO_OK; i++) {
+		const struct rule *rule = set.r[i].rule;
+
+		if (rules_metric(rule, &m) != DHO_OK || m != r->r.metric)
+			continue;
+		reason[0] = '\0';
+		rc = engine_eval(e, p, rule, r, &sev, reason, sizeof(reason), &applies);
+		if (rc == DHO_OK && applies)
+			rc = engine_apply(e, p, rules_key(rule), engine_severity(sev), r, reason, NULL, now);
+	}
+	engine_rules_release(&set);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * engine: evaluation of a patient's rules and the alerts that follow.
+ *
+ * The engine holds the parsed rules of every program. For each stored
+ * reading it takes the patient's effective rules (the program's, with the
+ * patient's overrides replacing those of the same key), evaluates those of
+ * the reading's metric through the rules module, and opens or raises the
+ * alert of each (patient, rule) with its event in the outbox. It runs inside
+ * the caller's transaction, so a reading, its alert and the alert's event
+ * commit together or not at all.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include "config.h"
+#include "store.h"
+
+struct engine;
+
+/* Parses every [program:*] rule of cfg. The engine keeps cfg and st. */
+int engine_new(const struct config *cfg, struct store *st, struct engine **out,
+               char *err, size_t errlen);
+void engine_free(struct engine *e);
+
+/* Evaluates the rules of r's metric for patient p; writes alerts and events. */
+int engine_reading(struct engine *e, const struct store_patient *p,
+                   const struct store_reading *r, dho_time_t now);
+
+typedef int (*engine_rule_cb)(void *ctx, const char *key, const char *spec,
+                              const char *origin);
+
+/* Lists p's effective rules, sorted by key, with their origin. */
+int engine_rules(struct engine *e, const struct store_patient *p, engine_rule_cb cb,
+                 void *ctx);
+
+/* Validates "KEY = SPEC" (or key and spec apart when spec is not NULL) and
+ * writes the normalized key and spec; the message names the position. */
+int engine_check_rule(const char *key, const char *spec, char *nkey, size_t nkeylen,
+                      char *nspec, size_t nspeclen, char *err, size_t errlen);
+
+/* Fits config_rule_check_fn. */
+int engine_config_check(const char *key, const char *spec, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * ingest.c: the way of one inbound message (see ingest.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "doc.h"
+#include "ident.h"
+#include "ingest.h"
+#include "log.h"
+#include "timefmt.h"
+
+enum ingest_kind { INGEST_READING, INGEST_GATT, INGEST_ACK, INGEST_INPUT, INGEST_UNKNOWN };
+
+struct ingest_msg {
+	const struct config *cfg;
+	struct store *st;
+	struct engine *eng;
+	const char *topic;
+	const void *payload;
+	size_t len;
+	dho_time_t now;
+	enum ingest_kind kind;
+	char tenant[DHO_ID_MAX + 1];
+	char device[DHO_ID_MAX + 1];
+	const struct cfg_input *input;
+};
+
+/* MQTT topic filter matching with + and # (MQTT 3.1.1, 4.7). */
+static bool
+ingest_topic_match(const char *filter, const char *topic)
+{
+	while (*filter != '\0') {
+		if (*filter == '#')
+			return true;
+		if (*filter == '+') {
+			while (*topic != '\0' && *topic != '/')
+				topic++;
+			filter++;
+			continue;
+		}
+		if (*filter != *topic)
+			return false;
+		filter++;
+		topic++;
+	}
+	return *topic == '\0';
+}
+
+/* Copies one topic level of at most cap - 1 bytes; false when longer. */
+static bool
+ingest_level(const char **p, char *out, size_t cap)
+{
+	const char *end = strchr(*p, '/');
+	size_t n = end ? (size_t)(end - *p) : strlen(*p);
+
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n + (end != NULL);
+	return true;
+}
+
+static void
+ingest_classify(struct ingest_msg *m)
+{
+	const char *prefix = m->cfg->topic_prefix;
+	size_t plen = strlen(prefix);
+	const char *p = m->topic;
+	char dev[8], leaf[16];
+
+	m->kind = INGEST_UNKNOWN;
+	for (size_t i = 0; i < m->cfg->ninputs; i++) {
+		if (ingest_topic_match(m->cfg->inputs[i].topic, m->topic)) {
+			m->kind = INGEST_INPUT;
+			m->input = &m->cfg->inputs[i];
+			snprintf(m->tenant, sizeof(m->tenant), "%s", m->input->tenant);
+			return;
+		}
+	}
+	if (strncmp(p, prefix, plen) != 0 || p[plen] != '/')
+		return;
+	p += plen + 1;
+	if (strcmp(p, "acks") == 0) {
+		m->kind = INGEST_ACK;
+		return;
+	}
+	if (!ingest_level(&p, m->tenant, sizeof(m->tenant)) || !ingest_level(&p, dev, sizeof(dev)) ||
+	    strcmp(dev, "dev") != 0 || !ingest_level(&p, m->device, sizeof(m->device)) ||
+	    !ingest_level(&p, leaf, sizeof(leaf)) || *p != '\0')
+		return;
+	if (strcmp(leaf, "reading") == 0)
+		m->kind = INGEST_READING;
+	else if (strcmp(leaf, "gatt") == 0)
+		m->kind = INGEST_GATT;
+}
+
+static int
+ingest_quarantine(struct ingest_msg *m, const char *reason)
+{
+	struct store_quarantine q = { m->now, m->topic, reason, m->payload, m->len };
+
+	log_info("quarantined a message on %s: %s", m->topic, reason);
+	return store_quarantine_add(m->st, &q);
+}
+
+/*
+ * Finds the patient that device belongs to at time at, and checks that the
+ * patient is of the topic's tenant. On DHO_ENOTFOUND or DHO_EINVAL, why
+ * holds the reason for the quarantine.
+ */
+static int
+ingest_attribute(struct ingest_msg *m, dho_time_t at, struct store_patient *p,
+                 char *why, size_t len)
+{
+	struct store_assignment a;
+	char t[TIMEFMT_LEN];
+	int rc;
+
+	rc = store_device_lookup(m->st, m->device, at, &a);
+	if (rc == DHO_ENOTFOUND) {
+		timefmt_format(at, t);
+		snprintf(why, len, "device %s is not assigned to a patient at %s", m->device, t);
+		return rc;
+	}
+	if (rc != DHO_OK)
+		return rc;
+	rc = store_patient_get(m->st, a.patient, p);
+	if (rc == DHO_ENOTFOUND) {
+		snprintf(why, len, "device %s is assigned to %s, who is not enrolled", m->device,
+		         a.patient);
+		return rc;
+	}
+	if (rc != DHO_OK)
+		return rc;
+	if (strcmp(p->tenant, m->tenant) != 0) {
+		snprintf(why, len, "device %s belongs to a patient of tenant %s but published under tenant %s",
+		         m->device, p->tenant, m->tenant);
+		return DHO_EINVAL;
+	}
+	return DHO_OK;
+}
+
+/* Stores accepted readings and quarantines rejected ones, then runs the
+ * engine on each reading that is not flagged invalid. */
+static int
+ingest_readings(struct ingest_msg *m, const struct doc_result *d)
+{
+	struct store_patient p;
+	struct store_reading sr;
+	char why[DHO_ERRLEN + 64];
+	int rc;
+
+	if (d->has_seq) {
+		rc = store_claim_seq(m->st, m->device, d->seq);
+		if (rc == DHO_EEXIST) {
+			log_debug("%s seq %llu seen before: redelivery, not stored again", m->device,
+			          (unsigned long long)d->seq);
+			return DHO_OK;
+		}
+		if (rc != DHO_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		const struct doc_item *it = &d->items[i];
+
+		if (!it->ok) {
+			snprintf(why, sizeof(why), "%s", it->reason);
+			if ((rc = ingest_quarantine(m, why)) != DHO_OK)
+				return rc;
+			continue;
+		}
+		rc = ingest_attribute(m, it->r.measured_at, &p, why, sizeof(why));
+		if (rc == DHO_ENOTFOUND || rc == DHO_EINVAL) {
+			if ((rc = ingest_quarantine(m, why)) != DHO_OK)
+				return rc;
+			continue;
+		}
+		if (rc != DHO_OK)
+			return rc;
+		memset(&sr, 0, sizeof(sr));
+		snprintf(sr.patient, sizeof(sr.patient), "%s", p.id);
+		snprintf(sr.device, sizeof(sr.device), "%s", m->device);
+		sr.r = it->r;
+		sr.received_at = m->now;
+		sr.has_seq = d->has_seq;
+		sr.seq = d->seq;
+		if ((rc = store_reading_add(m->st, &sr)) != DHO_OK)
+			return rc;
+		if (sr.r.flags & RFLAG_INVALID)
+			continue;
+		if ((rc = engine_reading(m->eng, &p, &sr, m->now)) != DHO_OK)
+			return rc;
+	}
+	return DHO_OK;
+}
+
+static int
+ingest_dispatch(struct ingest_msg *m)
+{
+	struct doc_result d;
+	char err[DHO_ERRLEN], why[DHO_ERRLEN + 64];
+	int rc;
+
+	switch (m->kind) {
+	case INGEST_UNKNOWN:
+		return ingest_quarantine(m, "topic is not a dhohub topic");
+	case INGEST_ACK:
+		return ingest_quarantine(m, "acks from the broker are not handled by this hub version");
+	case INGEST_GATT:
+	case INGEST_INPUT:
+		return ingest_quarantine(m, "BLE GATT decoding is not available in this build");
+	case INGEST_READING:
+		break;
+	}
+	if (!ident_valid(m->device))
+		return ingest_quarantine(m, "the device id in the topic has forbidden characters");
+	if (!config_serves_tenant(m->cfg, m->tenant)) {
+		snprintf(why, sizeof(why), "tenant %s is not served by this hub", m->tenant);
+		return ingest_quarantine(m, why);
+	}
+	rc = doc_parse(m->payload, m->len, m->now, &d, err, sizeof(err));
+	if (rc != DHO_OK)
+		return ingest_quarantine(m, err);
+	return ingest_readings(m, &d);
+}
+
+int
+ingest_message(const struct config *cfg, struct store *st, struct engine *eng,
+               const char *topic, const void *payload, size_t len, dho_time_t now)
+{
+	struct ingest_msg m = { cfg, st, eng, topic, payload, len, now, INGEST_UNKNOWN,
+	                        "", "", NULL };
+	int rc;
+
+	ingest_classify(&m);
+	if ((rc = store_begin(st)) != DHO_OK)
+		return rc;
+	rc = ingest_dispatch(&m);
+	if (rc == DHO_OK)
+		rc = store_commit(st);
+	if (rc != DHO_OK) {
+		log_error("cannot store a message on %s: %s (%s)", topic, dho_strerror(rc),
+		          store_errmsg(st));
+		store_rollback(st);
+	}
+	return rc;
+}

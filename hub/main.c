@@ -1,0 +1,10 @@
+/*
+ * main.c: the dhohub binary.
+ */
+#include "cli.h"
+
+int
+main(int argc, char **argv)
+{
+	return cli_main(argc, argv);
+}

@@ -1,0 +1,304 @@
+/*
+ * session.c: the MQTT session (see session.h for the guarantees).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <MQTTAsync.h>
+
+#include "log.h"
+#include "session.h"
+#include "timefmt.h"
+
+#define SESSION_MAX_TOPICS 64
+
+struct session {
+	MQTTAsync client;
+	session_message_fn fn;
+	void *ctx;
+	char *topics[SESSION_MAX_TOPICS];
+	int qos[SESSION_MAX_TOPICS];
+	int ntopics;
+	char status_topic[256];
+	char username[128];
+	char password[256];
+	atomic_bool connected;
+	atomic_bool abandon;
+	char url[256];
+};
+
+static void
+session_status(struct session *s, const char *state, bool wait)
+{
+	MQTTAsync_message m = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	char body[96];
+	char at[TIMEFMT_LEN];
+
+	timefmt_format(timefmt_now(), at);
+	snprintf(body, sizeof(body), "{\"state\": \"%s\", \"at\": \"%s\"}", state, at);
+	m.payload = body;
+	m.payloadlen = (int)strlen(body);
+	m.qos = 1;
+	m.retained = 1;
+	if (MQTTAsync_sendMessage(s->client, s->status_topic, &m, &ro) != MQTTASYNC_SUCCESS)
+		return;
+	if (wait)
+		MQTTAsync_waitForCompletion(s->client, ro.token, 2000);
+}
+
+/* Called on the first connection and on each automatic reconnection. */
+static void
+session_on_connected(void *context, char *cause)
+{
+	struct session *s = context;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	(void)cause;
+	atomic_store(&s->connected, true);
+	log_info("connected to %s", s->url);
+	/* The persistent session keeps the subscriptions, but a broker that lost
+	 * its state would not: subscribing again is harmless. */
+	rc = MQTTAsync_subscribeMany(s->client, s->ntopics, s->topics, s->qos, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		log_error("subscribe failed: %s", MQTTAsync_strerror(rc));
+	session_status(s, "online", false);
+}
+
+static void
+session_on_lost(void *context, char *cause)
+{
+	struct session *s = context;
+
+	atomic_store(&s->connected, false);
+	log_warnx("connection to %s lost%s%s; reconnecting", s->url, cause ? ": " : "",
+	          cause ? cause : "");
+}
+
+static void
+session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
+{
+	struct session *s = context;
+
+	log_warnx("cannot connect to %s: %s; retrying", s->url,
+	          resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : -1));
+}
+
+static int
+session_on_message(void *context, char *topic, int topiclen, MQTTAsync_message *m)
+{
+	struct session *s = context;
+	char name[512];
+	size_t n = topiclen > 0 ? (size_t)topiclen : strlen(topic);
+	unsigned delay_ms = 100;
+	int rc;
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, topic, n);
+	name[n] = '\0';
+	/* Returning from this callback acknowledges the message, so it returns
+	 * only when the message is on disk. While the store fails (disk full,
+	 * I/O error) the hub holds this message and, with it, the broker's
+	 * flow of further messages. */
+	for (;;) {
+		rc = s->fn(s->ctx, name, m->payload, (size_t)m->payloadlen);
+		if (rc == DHO_OK)
+			break;
+		if (atomic_load(&s->abandon)) {
+			log_error("exiting without acknowledging a message on %s: it will be redelivered",
+			          name);
+			_exit(1);
+		}
+		log_error("cannot store the message on %s (%s); not acknowledging it, retrying in %u ms",
+		          name, dho_strerror(rc), delay_ms);
+		usleep(delay_ms * 1000);
+		if (delay_ms < 5000)
+			delay_ms *= 2;
+	}
+	MQTTAsync_freeMessage(&m);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
+static int
+session_add_topic(struct session *s, const char *fmt, const char *a, const char *b)
+{
+	char buf[512];
+
+	if (s->ntopics >= SESSION_MAX_TOPICS)
+		return DHO_ERANGE;
+	snprintf(buf, sizeof(buf), fmt, a, b);
+	if ((s->topics[s->ntopics] = strdup(buf)) == NULL)
+		return DHO_ENOMEM;
+	s->qos[s->ntopics++] = 1;
+	return DHO_OK;
+}
+
+static int
+session_read_password(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL) {
+		log_warn("cannot read password_file %s", path);
+		return DHO_EIO;
+	}
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	return DHO_OK;
+}
+
+int
+session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct session **out)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	int rc = DHO_OK;
+
+	*out = NULL;
+	if (s == NULL)
+		return DHO_ENOMEM;
+	s->fn = fn;
+	s->ctx = ctx;
+	snprintf(s->url, sizeof(s->url), "%s", cfg->broker_url);
+	snprintf(s->username, sizeof(s->username), "%s", cfg->username);
+	if (cfg->password_file[0] != '\0' &&
+	    (rc = session_read_password(cfg->password_file, s->password, sizeof(s->password))) != DHO_OK)
+		goto fail;
+	snprintf(s->status_topic, sizeof(s->status_topic), "%s/hub/%s/status",
+	         cfg->topic_prefix, cfg->client_id);
+	if (cfg->all_tenants) {
+		rc = session_add_topic(s, "%s/+/dev/+/%sreading", cfg->topic_prefix, "");
+		if (rc == DHO_OK)
+			rc = session_add_topic(s, "%s/+/dev/+/%sgatt", cfg->topic_prefix, "");
+	}
+	for (size_t i = 0; rc == DHO_OK && !cfg->all_tenants && i < cfg->ntenants; i++) {
+		rc = session_add_topic(s, "%s/%s/dev/+/reading", cfg->topic_prefix, cfg->tenants[i]);
+		if (rc == DHO_OK)
+			rc = session_add_topic(s, "%s/%s/dev/+/gatt", cfg->topic_prefix, cfg->tenants[i]);
+	}
+	if (rc == DHO_OK)
+		rc = session_add_topic(s, "%s/acks%s", cfg->topic_prefix, "");
+	for (size_t i = 0; rc == DHO_OK && i < cfg->ninputs; i++)
+		rc = session_add_topic(s, "%s%s", cfg->inputs[i].topic, "");
+	if (rc != DHO_OK)
+		goto fail;
+	/* No Paho persistence: inbound messages are kept by the broker until
+	 * acknowledged, outbound events by the outbox in the store. */
+	co.sendWhileDisconnected = 0;
+	if (MQTTAsync_createWithOptions(&s->client, cfg->broker_url, cfg->client_id,
+	                                MQTTCLIENT_PERSISTENCE_NONE, NULL, &co) != MQTTASYNC_SUCCESS) {
+		rc = DHO_EINVAL;
+		goto fail;
+	}
+	MQTTAsync_setCallbacks(s->client, s, session_on_lost, session_on_message, NULL);
+	MQTTAsync_setConnected(s->client, s, session_on_connected);
+	*out = s;
+	return DHO_OK;
+fail:
+	session_free(s);
+	return rc;
+}
+
+int
+session_start(struct session *s)
+{
+	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_willOptions w = MQTTAsync_willOptions_initializer;
+	int rc;
+
+	o.keepAliveInterval = 20;
+	o.cleansession = 0;
+	o.automaticReconnect = 1;
+	o.minRetryInterval = 1;
+	o.maxRetryInterval = 30;
+	o.connectTimeout = 10;
+	o.context = s;
+	o.onFailure = session_on_connect_failure;
+	if (s->username[0] != '\0')
+		o.username = s->username;
+	if (s->password[0] != '\0')
+		o.password = s->password;
+	w.topicName = s->status_topic;
+	w.message = "{\"state\": \"offline\"}";
+	w.qos = 1;
+	w.retained = 1;
+	o.will = &w;
+	rc = MQTTAsync_connect(s->client, &o);
+	if (rc != MQTTASYNC_SUCCESS) {
+		log_error("cannot start connecting to %s: %s", s->url, MQTTAsync_strerror(rc));
+		return DHO_EIO;
+	}
+	return DHO_OK;
+}
+
+bool
+session_connected(struct session *s)
+{
+	return atomic_load(&s->connected) && MQTTAsync_isConnected(s->client);
+}
+
+int
+session_publish(struct session *s, const char *topic, const char *payload, size_t len,
+                bool retained, int timeout_ms)
+{
+	MQTTAsync_message m = MQTTAsync_message_initializer;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (!session_connected(s))
+		return DHO_EIO;
+	m.payload = (void *)payload;
+	m.payloadlen = (int)len;
+	m.qos = 1;
+	m.retained = retained;
+	rc = MQTTAsync_sendMessage(s->client, topic, &m, &ro);
+	if (rc != MQTTASYNC_SUCCESS)
+		return DHO_EIO;
+	rc = MQTTAsync_waitForCompletion(s->client, ro.token, (unsigned long)timeout_ms);
+	return rc == MQTTASYNC_SUCCESS ? DHO_OK : DHO_EIO;
+}
+
+void
+session_abandon(struct session *s)
+{
+	atomic_store(&s->abandon, true);
+}
+
+void
+session_stop(struct session *s)
+{
+	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+
+	if (s == NULL || s->client == NULL)
+		return;
+	if (session_connected(s))
+		session_status(s, "offline", true);
+	d.timeout = 2000;
+	MQTTAsync_disconnect(s->client, &d);
+	for (int i = 0; i < 40 && MQTTAsync_isConnected(s->client); i++)
+		usleep(50 * 1000);
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->client)
+		MQTTAsync_destroy(&s->client);
+	for (int i = 0; i < s->ntopics; i++)
+		free(s->topics[i]);
+	free(s);
+}

@@ -1,0 +1,1050 @@
+/*
+ * store.c: the SQLite backend of the store interface.
+ *
+ * The database runs in WAL mode so the CLI can read while the daemon writes.
+ * The schema is versioned with PRAGMA user_version; store_open() applies the
+ * migrations the file has not seen yet, each in its own transaction.
+ * Statements are prepared once per connection and reused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Schema migrations, in order; never edit one that has shipped. */
+static const char *const store_migrations[] = {
+	/* 1: the hub spine */
+	"CREATE TABLE patients ("
+	"  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, program TEXT NOT NULL,"
+	"  discharged INTEGER NOT NULL, hospital_days INTEGER, team TEXT,"
+	"  enrolled_at INTEGER NOT NULL, ended_at INTEGER);"
+	"CREATE TABLE assignments ("
+	"  id INTEGER PRIMARY KEY, device TEXT NOT NULL, patient TEXT NOT NULL,"
+	"  from_ts INTEGER NOT NULL, to_ts INTEGER);"
+	"CREATE INDEX assignments_device ON assignments(device, from_ts);"
+	"CREATE INDEX assignments_patient ON assignments(patient);"
+	"CREATE TABLE rules ("
+	"  patient TEXT NOT NULL, key TEXT NOT NULL, spec TEXT NOT NULL,"
+	"  PRIMARY KEY (patient, key)) WITHOUT ROWID;"
+	"CREATE TABLE seen ("
+	"  device TEXT NOT NULL, seq INTEGER NOT NULL,"
+	"  PRIMARY KEY (device, seq)) WITHOUT ROWID;"
+	"CREATE TABLE readings ("
+	"  id INTEGER PRIMARY KEY, patient TEXT NOT NULL, device TEXT NOT NULL,"
+	"  metric INTEGER NOT NULL, value REAL NOT NULL, decimals INTEGER NOT NULL,"
+	"  measured_at INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL, seq INTEGER);"
+	"CREATE INDEX readings_window ON readings(patient, metric, measured_at);"
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, topic TEXT NOT NULL,"
+	"  reason TEXT NOT NULL, payload BLOB NOT NULL);"
+	"CREATE TABLE alerts ("
+	"  id INTEGER PRIMARY KEY, patient TEXT NOT NULL, tenant TEXT NOT NULL,"
+	"  rule TEXT NOT NULL, team TEXT NOT NULL, severity INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL, level INTEGER NOT NULL, cleared INTEGER NOT NULL,"
+	"  normal_count INTEGER NOT NULL, metric TEXT NOT NULL, value REAL NOT NULL,"
+	"  decimals INTEGER NOT NULL, unit TEXT NOT NULL, measured_at INTEGER NOT NULL,"
+	"  opened_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL, last_event TEXT NOT NULL, news2_total INTEGER,"
+	"  news2_risk TEXT, by TEXT NOT NULL, note TEXT NOT NULL);"
+	/* The database itself guarantees one unresolved alert per rule. */
+	"CREATE UNIQUE INDEX alerts_one_open ON alerts(patient, rule) WHERE state != 2;"
+	"CREATE INDEX alerts_state ON alerts(state, team);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, team TEXT NOT NULL,"
+	"  webhook TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  mqtt_done INTEGER NOT NULL DEFAULT 0, webhook_done INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX outbox_mqtt ON outbox(id) WHERE mqtt_done = 0;"
+	"CREATE INDEX outbox_hook ON outbox(id) WHERE webhook_done = 0;"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO counters VALUES ('readings', 0), ('quarantined', 0), ('last_message_at', 0);",
+};
+
+enum store_sql {
+	SQL_PATIENT_ADD, SQL_PATIENT_GET, SQL_PATIENT_END, SQL_PATIENT_LIST,
+	SQL_DEV_CLOSE, SQL_DEV_ADD, SQL_DEV_LOOKUP, SQL_DEV_LIST, SQL_DEV_LIST_P,
+	SQL_DEV_RELEASE,
+	SQL_RULE_SET, SQL_RULE_UNSET, SQL_RULE_LIST,
+	SQL_SEEN, SQL_READING_ADD, SQL_READING_LIST, SQL_READING_WINDOW,
+	SQL_COUNT_BUMP, SQL_LAST_MSG,
+	SQL_QUAR_ADD, SQL_QUAR_LIST,
+	SQL_ALERT_OPEN, SQL_ALERT_GET, SQL_ALERT_INSERT, SQL_ALERT_UPDATE, SQL_ALERT_LIST,
+	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
+	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
+	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
+	SQL_STATS_COUNTERS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
+	SQL_COUNT_
+};
+
+#define ALERT_COLS "id, patient, tenant, rule, team, severity, state, level, cleared," \
+	" normal_count, metric, value, decimals, unit, measured_at, opened_at, updated_at," \
+	" reason, last_event, news2_total, news2_risk, by, note"
+#define OUTBOX_COLS "id, alert_id, team, webhook, body, mqtt_done, webhook_done," \
+	" attempts, next_at"
+#define READING_COLS "patient, device, metric, value, decimals, measured_at," \
+	" received_at, flags, seq"
+
+static const char *const store_sql_text[SQL_COUNT_] = {
+	[SQL_PATIENT_ADD] = "INSERT INTO patients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+	[SQL_PATIENT_GET] = "SELECT id, tenant, program, discharged, hospital_days, team,"
+		" enrolled_at, ended_at FROM patients WHERE id = ?1",
+	[SQL_PATIENT_END] = "UPDATE patients SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
+	[SQL_PATIENT_LIST] = "SELECT id, tenant, program, discharged, hospital_days, team,"
+		" enrolled_at, ended_at FROM patients ORDER BY id",
+	[SQL_DEV_CLOSE] = "UPDATE assignments SET to_ts = ?2 WHERE device = ?1 AND to_ts IS NULL",
+	[SQL_DEV_ADD] = "INSERT INTO assignments (device, patient, from_ts) VALUES (?1, ?2, ?3)",
+	[SQL_DEV_LOOKUP] = "SELECT device, patient, from_ts, to_ts FROM assignments"
+		" WHERE device = ?1 AND from_ts <= ?2 AND (to_ts IS NULL OR to_ts > ?2)"
+		" ORDER BY from_ts DESC LIMIT 1",
+	[SQL_DEV_LIST] = "SELECT device, patient, from_ts, to_ts FROM assignments ORDER BY device, from_ts",
+	[SQL_DEV_LIST_P] = "SELECT device, patient, from_ts, to_ts FROM assignments"
+		" WHERE patient = ?1 ORDER BY device, from_ts",
+	[SQL_DEV_RELEASE] = "UPDATE assignments SET to_ts = ?2 WHERE patient = ?1 AND to_ts IS NULL",
+	[SQL_RULE_SET] = "INSERT OR REPLACE INTO rules VALUES (?1, ?2, ?3)",
+	[SQL_RULE_UNSET] = "DELETE FROM rules WHERE patient = ?1 AND key = ?2",
+	[SQL_RULE_LIST] = "SELECT key, spec FROM rules WHERE patient = ?1 ORDER BY key",
+	[SQL_SEEN] = "INSERT OR IGNORE INTO seen VALUES (?1, ?2)",
+	[SQL_READING_ADD] = "INSERT INTO readings (" READING_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQL_READING_LIST] = "SELECT " READING_COLS " FROM readings WHERE patient = ?1"
+		" AND (?2 < 0 OR metric = ?2) AND measured_at >= ?3 ORDER BY measured_at, id",
+	[SQL_READING_WINDOW] = "SELECT value FROM (SELECT value, measured_at, id FROM readings"
+		" WHERE patient = ?1 AND metric = ?2 AND measured_at >= ?3 AND measured_at < ?4"
+		" AND (flags & ?5) = 0 ORDER BY measured_at DESC, id DESC LIMIT ?6)"
+		" ORDER BY measured_at, id",
+	[SQL_COUNT_BUMP] = "UPDATE counters SET value = value + ?2 WHERE name = ?1",
+	[SQL_LAST_MSG] = "UPDATE counters SET value = max(value, ?1) WHERE name = 'last_message_at'",
+	[SQL_QUAR_ADD] = "INSERT INTO quarantine (at, topic, reason, payload) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_QUAR_LIST] = "SELECT at, topic, reason, payload FROM quarantine ORDER BY id",
+	[SQL_ALERT_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE patient = ?1 AND rule = ?2 AND state != 2",
+	[SQL_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
+	[SQL_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6,"
+		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+	[SQL_ALERT_UPDATE] = "UPDATE alerts SET patient = ?2, tenant = ?3, rule = ?4, team = ?5,"
+		" severity = ?6, state = ?7, level = ?8, cleared = ?9, normal_count = ?10,"
+		" metric = ?11, value = ?12, decimals = ?13, unit = ?14, measured_at = ?15,"
+		" opened_at = ?16, updated_at = ?17, reason = ?18, last_event = ?19,"
+		" news2_total = ?20, news2_risk = ?21, by = ?22, note = ?23 WHERE id = ?1",
+	[SQL_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR team = ?1)"
+		" AND (?2 IS NULL OR patient = ?2)"
+		" AND (?3 = -2 OR (?3 = -1 AND state != 2) OR state = ?3) ORDER BY id",
+	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (alert_id, team, webhook, body, created_at, webhook_done)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_OUTBOX_NEXT_MQTT] = "SELECT " OUTBOX_COLS " FROM outbox WHERE mqtt_done = 0 AND id > ?1"
+		" ORDER BY id LIMIT 1",
+	[SQL_OUTBOX_NEXT_HOOK] = "SELECT " OUTBOX_COLS " FROM outbox WHERE webhook_done = 0 AND id > ?1"
+		" ORDER BY id LIMIT 1",
+	[SQL_OUTBOX_DONE_MQTT] = "UPDATE outbox SET mqtt_done = 1 WHERE id = ?1",
+	[SQL_OUTBOX_DONE_HOOK] = "UPDATE outbox SET webhook_done = 1 WHERE id = ?1",
+	[SQL_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+	[SQL_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_AUDIT_LIST] = "SELECT at, actor, action, object, detail FROM audit WHERE at >= ?1 ORDER BY id",
+	[SQL_STATS_COUNTERS] = "SELECT name, value FROM counters",
+	[SQL_STATS_ALERTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
+	[SQL_STATS_OUTBOX] = "SELECT count(*) FROM outbox WHERE mqtt_done = 0 OR webhook_done = 0",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQL_COUNT_];
+	char *outbox_body;   /* the body handed out by store_outbox_next() */
+};
+
+/* The statement for id, prepared on first use and reset for reuse. */
+static sqlite3_stmt *
+store_stmt(struct store *st, enum store_sql id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, store_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &s, NULL) != SQLITE_OK)
+			return NULL;
+		st->stmt[id] = s;
+	} else {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	return s;
+}
+
+static int
+store_rc(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return DHO_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DHO_EBUSY;
+	case SQLITE_CONSTRAINT:
+		return DHO_EEXIST;
+	case SQLITE_NOMEM:
+		return DHO_ENOMEM;
+	default:
+		return DHO_EIO;
+	}
+}
+
+/* Runs a statement that returns no rows; the statement is reset after. */
+static int
+store_step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+static void
+store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static void
+store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	size_t n = t ? strlen((const char *)t) : 0;
+
+	if (n >= cap)
+		n = cap - 1;
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+static int
+store_exec(struct store *st, const char *sql)
+{
+	return store_rc(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+}
+
+static int
+store_migrate(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0;
+	int n = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
+	char pragma[64];
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > n) {
+		snprintf(err, errlen, "database schema version %d is newer than this dhohub (%d)",
+		         version, n);
+		return DHO_EIO;
+	}
+	for (int v = version; v < n; v++) {
+		if (store_exec(st, "BEGIN IMMEDIATE") != DHO_OK)
+			goto fail;
+		/* Another process may have migrated while we waited for the lock. */
+		if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+			goto fail_tx;
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > v) {
+			sqlite3_finalize(s);
+			store_exec(st, "COMMIT");
+			continue;
+		}
+		sqlite3_finalize(s);
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, store_migrations[v]) != DHO_OK ||
+		    store_exec(st, pragma) != DHO_OK)
+			goto fail_tx;
+		if (store_exec(st, "COMMIT") != DHO_OK)
+			goto fail_tx;
+	}
+	return DHO_OK;
+fail_tx:
+	snprintf(err, errlen, "migration failed: %s", sqlite3_errmsg(st->db));
+	store_exec(st, "ROLLBACK");
+	return DHO_EIO;
+fail:
+	snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+	return DHO_EIO;
+}
+
+int
+store_open(const char *path, bool full_sync, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	int rc;
+
+	*out = NULL;
+	if (st == NULL)
+		return DHO_ENOMEM;
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 0);
+	if (store_exec(st, "PRAGMA journal_mode = WAL") != DHO_OK ||
+	    store_exec(st, full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") != DHO_OK ||
+	    store_exec(st, "PRAGMA foreign_keys = ON") != DHO_OK) {
+		snprintf(err, errlen, "cannot set up %s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (store_migrate(st, err, errlen) != DHO_OK)
+		goto fail;
+	*out = st;
+	return DHO_OK;
+fail:
+	store_close(st);
+	return DHO_EIO;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < SQL_COUNT_; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->outbox_body);
+	free(st);
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+int
+store_begin(struct store *st)
+{
+	return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(struct store *st)
+{
+	return store_exec(st, "COMMIT");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		store_exec(st, "ROLLBACK");
+}
+
+int
+store_data_version(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK)
+		return DHO_EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? DHO_OK : store_rc(rc);
+}
+
+/* ---- patients ---- */
+
+int
+store_patient_add(struct store *st, const struct store_patient *p)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_ADD);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, p->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, p->program, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, p->discharged);
+	if (p->hospital_days >= 0)
+		sqlite3_bind_int(s, 5, p->hospital_days);
+	store_bind_text_or_null(s, 6, p->team);
+	sqlite3_bind_int64(s, 7, p->enrolled_at);
+	return store_step_done(s);
+}
+
+static void
+store_row_patient(sqlite3_stmt *s, struct store_patient *p)
+{
+	memset(p, 0, sizeof(*p));
+	store_col_text(s, 0, p->id, sizeof(p->id));
+	store_col_text(s, 1, p->tenant, sizeof(p->tenant));
+	store_col_text(s, 2, p->program, sizeof(p->program));
+	p->discharged = sqlite3_column_int64(s, 3);
+	p->hospital_days = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(s, 4);
+	store_col_text(s, 5, p->team, sizeof(p->team));
+	p->enrolled_at = sqlite3_column_int64(s, 6);
+	p->ended_at = sqlite3_column_int64(s, 7);
+}
+
+int
+store_patient_get(struct store *st, const char *id, struct store_patient *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_GET);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_row_patient(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_patient_end(struct store *st, const char *id, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_END);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, at);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
+		return DHO_ENOTFOUND;
+	return rc;
+}
+
+int
+store_patient_list(struct store *st, store_patient_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_LIST);
+	struct store_patient p;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row_patient(s, &p);
+		if (cb(ctx, &p) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- devices ---- */
+
+int
+store_device_assign(struct store *st, const char *device, const char *patient,
+                    dho_time_t from)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_DEV_CLOSE);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, from);
+	if ((rc = store_step_done(s)) != DHO_OK)
+		return rc;
+	if ((s = store_stmt(st, SQL_DEV_ADD)) == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, from);
+	return store_step_done(s);
+}
+
+int
+store_device_unassign(struct store *st, const char *device, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_DEV_CLOSE);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, at);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
+		return DHO_ENOTFOUND;
+	return rc;
+}
+
+int
+store_device_release_all(struct store *st, const char *patient, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_DEV_RELEASE);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, at);
+	return store_step_done(s);
+}
+
+static void
+store_row_assignment(sqlite3_stmt *s, struct store_assignment *a)
+{
+	store_col_text(s, 0, a->device, sizeof(a->device));
+	store_col_text(s, 1, a->patient, sizeof(a->patient));
+	a->from = sqlite3_column_int64(s, 2);
+	a->to = sqlite3_column_int64(s, 3);
+}
+
+int
+store_device_lookup(struct store *st, const char *device, dho_time_t at,
+                    struct store_assignment *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_DEV_LOOKUP);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, at);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		store_row_assignment(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_device_list(struct store *st, const char *patient, store_assignment_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, patient ? SQL_DEV_LIST_P : SQL_DEV_LIST);
+	struct store_assignment a;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	if (patient)
+		sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row_assignment(s, &a);
+		if (cb(ctx, &a) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- rules ---- */
+
+int
+store_rule_set(struct store *st, const char *patient, const char *key, const char *spec)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_RULE_SET);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, spec, -1, SQLITE_STATIC);
+	return store_step_done(s);
+}
+
+int
+store_rule_unset(struct store *st, const char *patient, const char *key)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_RULE_UNSET);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
+		return DHO_ENOTFOUND;
+	return rc;
+}
+
+int
+store_rule_list(struct store *st, const char *patient, store_rule_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_RULE_LIST);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cb(ctx, (const char *)sqlite3_column_text(s, 0),
+		       (const char *)sqlite3_column_text(s, 1)) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- readings ---- */
+
+int
+store_claim_seq(struct store *st, const char *device, uint64_t seq)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_SEEN);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	/* SQLite integers are signed 64-bit: keep the bit pattern. */
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
+		return DHO_EEXIST;
+	return rc;
+}
+
+static int
+store_bump(struct store *st, const char *counter, int64_t by)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_COUNT_BUMP);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, counter, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, by);
+	return store_step_done(s);
+}
+
+static int
+store_last_message(struct store *st, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_LAST_MSG);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, at);
+	return store_step_done(s);
+}
+
+int
+store_reading_add(struct store *st, const struct store_reading *r)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_READING_ADD);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, r->patient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, (int)r->r.metric);
+	sqlite3_bind_double(s, 4, r->r.value);
+	sqlite3_bind_int(s, 5, r->r.decimals);
+	sqlite3_bind_int64(s, 6, r->r.measured_at);
+	sqlite3_bind_int64(s, 7, r->received_at);
+	sqlite3_bind_int64(s, 8, r->r.flags);
+	if (r->has_seq)
+		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->seq);
+	if ((rc = store_step_done(s)) != DHO_OK)
+		return rc;
+	if ((rc = store_bump(st, "readings", 1)) != DHO_OK)
+		return rc;
+	return store_last_message(st, r->received_at);
+}
+
+int
+store_reading_list(struct store *st, const char *patient, int metric, dho_time_t since,
+                   store_reading_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_READING_LIST);
+	struct store_reading r;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, metric);
+	sqlite3_bind_int64(s, 3, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		store_col_text(s, 0, r.patient, sizeof(r.patient));
+		store_col_text(s, 1, r.device, sizeof(r.device));
+		r.r.metric = (enum metric)sqlite3_column_int(s, 2);
+		r.r.value = sqlite3_column_double(s, 3);
+		r.r.decimals = sqlite3_column_int(s, 4);
+		r.r.measured_at = sqlite3_column_int64(s, 5);
+		r.received_at = sqlite3_column_int64(s, 6);
+		r.r.flags = (uint32_t)sqlite3_column_int64(s, 7);
+		r.has_seq = sqlite3_column_type(s, 8) != SQLITE_NULL;
+		r.seq = (uint64_t)sqlite3_column_int64(s, 8);
+		if (cb(ctx, &r) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+int
+store_reading_window(struct store *st, const char *patient, enum metric m,
+                     dho_time_t from, dho_time_t to, double *values, size_t cap, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_READING_WINDOW);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)m);
+	sqlite3_bind_int64(s, 3, from);
+	sqlite3_bind_int64(s, 4, to);
+	sqlite3_bind_int64(s, 5, RFLAG_INVALID);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)cap);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap)
+		values[(*n)++] = sqlite3_column_double(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- quarantine ---- */
+
+int
+store_quarantine_add(struct store *st, const struct store_quarantine *q)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_QUAR_ADD);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, q->at);
+	sqlite3_bind_text(s, 2, q->topic, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, q->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, q->len ? q->payload : "", (int)q->len, SQLITE_STATIC);
+	if ((rc = store_step_done(s)) != DHO_OK)
+		return rc;
+	if ((rc = store_bump(st, "quarantined", 1)) != DHO_OK)
+		return rc;
+	return store_last_message(st, q->at);
+}
+
+int
+store_quarantine_list(struct store *st, store_quarantine_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_QUAR_LIST);
+	struct store_quarantine q;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		q.at = sqlite3_column_int64(s, 0);
+		q.topic = (const char *)sqlite3_column_text(s, 1);
+		q.reason = (const char *)sqlite3_column_text(s, 2);
+		q.payload = sqlite3_column_blob(s, 3);
+		q.len = (size_t)sqlite3_column_bytes(s, 3);
+		if (cb(ctx, &q) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- alerts ---- */
+
+static void
+store_row_alert(sqlite3_stmt *s, struct alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	store_col_text(s, 1, a->patient, sizeof(a->patient));
+	store_col_text(s, 2, a->tenant, sizeof(a->tenant));
+	store_col_text(s, 3, a->rule, sizeof(a->rule));
+	store_col_text(s, 4, a->team, sizeof(a->team));
+	a->severity = (enum alert_severity)sqlite3_column_int(s, 5);
+	a->state = (enum alert_state)sqlite3_column_int(s, 6);
+	a->level = sqlite3_column_int(s, 7);
+	a->cleared = sqlite3_column_int(s, 8) != 0;
+	a->normal_count = sqlite3_column_int(s, 9);
+	store_col_text(s, 10, a->metric, sizeof(a->metric));
+	a->value = sqlite3_column_double(s, 11);
+	a->decimals = sqlite3_column_int(s, 12);
+	store_col_text(s, 13, a->unit, sizeof(a->unit));
+	a->measured_at = sqlite3_column_int64(s, 14);
+	a->opened_at = sqlite3_column_int64(s, 15);
+	a->updated_at = sqlite3_column_int64(s, 16);
+	store_col_text(s, 17, a->reason, sizeof(a->reason));
+	store_col_text(s, 18, a->last_event, sizeof(a->last_event));
+	a->has_news2 = sqlite3_column_type(s, 19) != SQLITE_NULL;
+	a->news2_total = sqlite3_column_int(s, 19);
+	store_col_text(s, 20, a->news2_risk, sizeof(a->news2_risk));
+	store_col_text(s, 21, a->by, sizeof(a->by));
+	store_col_text(s, 22, a->note, sizeof(a->note));
+}
+
+static int
+store_alert_one(struct store *st, sqlite3_stmt *s, struct alert *out)
+{
+	int rc = sqlite3_step(s);
+
+	(void)st;
+	if (rc == SQLITE_ROW)
+		store_row_alert(s, out);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_alert_find_open(struct store *st, const char *patient, const char *rule,
+                      struct alert *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_OPEN);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, rule, -1, SQLITE_STATIC);
+	return store_alert_one(st, s, out);
+}
+
+int
+store_alert_get(struct store *st, int64_t id, struct alert *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_GET);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, id);
+	return store_alert_one(st, s, out);
+}
+
+int
+store_alert_save(struct store *st, struct alert *a)
+{
+	sqlite3_stmt *s = store_stmt(st, a->id ? SQL_ALERT_UPDATE : SQL_ALERT_INSERT);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	if (a->id)
+		sqlite3_bind_int64(s, 1, a->id);
+	sqlite3_bind_text(s, 2, a->patient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, a->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, a->team, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, (int)a->severity);
+	sqlite3_bind_int(s, 7, (int)a->state);
+	sqlite3_bind_int(s, 8, a->level);
+	sqlite3_bind_int(s, 9, a->cleared);
+	sqlite3_bind_int(s, 10, a->normal_count);
+	sqlite3_bind_text(s, 11, a->metric, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 12, a->value);
+	sqlite3_bind_int(s, 13, a->decimals);
+	sqlite3_bind_text(s, 14, a->unit, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 15, a->measured_at);
+	sqlite3_bind_int64(s, 16, a->opened_at);
+	sqlite3_bind_int64(s, 17, a->updated_at);
+	sqlite3_bind_text(s, 18, a->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 19, a->last_event, -1, SQLITE_STATIC);
+	if (a->has_news2) {
+		sqlite3_bind_int(s, 20, a->news2_total);
+		sqlite3_bind_text(s, 21, a->news2_risk, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(s, 22, a->by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 23, a->note, -1, SQLITE_STATIC);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && a->id == 0)
+		a->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int
+store_alert_list(struct store *st, const struct store_alert_filter *f, store_alert_cb cb,
+                 void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_LIST);
+	struct alert a;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	store_bind_text_or_null(s, 1, f->team);
+	store_bind_text_or_null(s, 2, f->patient);
+	sqlite3_bind_int(s, 3, f->state);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_row_alert(s, &a);
+		if (cb(ctx, &a) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- outbox ---- */
+
+int
+store_outbox_add(struct store *st, int64_t alert_id, const char *team, const char *webhook,
+                 const char *body, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, alert_id);
+	sqlite3_bind_text(s, 2, team, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, webhook ? webhook : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, at);
+	sqlite3_bind_int(s, 6, webhook == NULL || *webhook == '\0');
+	return store_step_done(s);
+}
+
+int
+store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
+                  struct store_outbox *out)
+{
+	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_NEXT_MQTT : SQL_OUTBOX_NEXT_HOOK);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, after_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(s, 0);
+		out->alert_id = sqlite3_column_int64(s, 1);
+		store_col_text(s, 2, out->topic_team, sizeof(out->topic_team));
+		store_col_text(s, 3, out->webhook, sizeof(out->webhook));
+		free(st->outbox_body);
+		st->outbox_body = strdup((const char *)sqlite3_column_text(s, 4));
+		out->body = st->outbox_body;
+		out->mqtt_done = sqlite3_column_int(s, 5) != 0;
+		out->webhook_done = sqlite3_column_int(s, 6) != 0;
+		out->attempts = sqlite3_column_int(s, 7);
+		out->next_at = sqlite3_column_int64(s, 8);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW && out->body == NULL)
+		return DHO_ENOMEM;
+	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_outbox_done(struct store *st, int64_t id, enum store_channel ch)
+{
+	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_DONE_MQTT : SQL_OUTBOX_DONE_HOOK);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, id);
+	return store_step_done(s);
+}
+
+int
+store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_RETRY);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, next_at);
+	return store_step_done(s);
+}
+
+/* ---- audit ---- */
+
+int
+store_audit_add(struct store *st, const struct store_audit *a)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_ADD);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, a->at);
+	sqlite3_bind_text(s, 2, a->actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, a->object, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, a->detail ? a->detail : "", -1, SQLITE_STATIC);
+	return store_step_done(s);
+}
+
+int
+store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_AUDIT_LIST);
+	struct store_audit a;
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		a.at = sqlite3_column_int64(s, 0);
+		a.actor = (const char *)sqlite3_column_text(s, 1);
+		a.action = (const char *)sqlite3_column_text(s, 2);
+		a.object = (const char *)sqlite3_column_text(s, 3);
+		a.detail = (const char *)sqlite3_column_text(s, 4);
+		if (cb(ctx, &a) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+/* ---- stats ---- */
+
+int
+store_stats(struct store *st, struct store_stats *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((s = store_stmt(st, SQL_STATS_COUNTERS)) == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(s, 0);
+		int64_t v = sqlite3_column_int64(s, 1);
+
+		if (strcmp(name, "readings") == 0)
+			out->readings = v;
+		else if (strcmp(name, "quarantined") == 0)
+			out->quarantined = v;
+		else if (strcmp(name, "last_message_at") == 0)
+			out->last_message_at = v;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	if ((s = store_stmt(st, SQL_STATS_ALERTS)) == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(s, 1);
+
+		switch (sqlite3_column_int(s, 0)) {
+		case ALERT_OPEN: out->open = v; break;
+		case ALERT_ACKED: out->acked = v; break;
+		case ALERT_RESOLVED: out->resolved = v; break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	if ((s = store_stmt(st, SQL_STATS_OUTBOX)) == NULL)
+		return DHO_EIO;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		out->outbox_pending = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DHO_OK : store_rc(rc);
+}

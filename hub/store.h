@@ -1,0 +1,195 @@
+/*
+ * store: everything the hub keeps, behind one interface. Every SQL statement
+ * of the project is in store.c; SQLite is the embedded backend, and another
+ * (PostgreSQL) would implement this same header.
+ *
+ * A struct store is one connection. The daemon opens one for writing and
+ * guards it with its own lock; each CLI invocation opens its own. Writers
+ * wrap their changes in store_begin()/store_commit() (BEGIN IMMEDIATE), so
+ * a reading, its alert and the alert's outbox event commit together.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "dho.h"
+#include "metric.h"
+
+struct store;
+
+struct store_patient {
+	char id[DHO_ID_MAX + 1];
+	char tenant[DHO_ID_MAX + 1];
+	char program[DHO_ID_MAX + 1];
+	dho_time_t discharged;
+	int hospital_days;               /* -1: the tenant's setting */
+	char team[DHO_TEAM_MAX + 1];     /* "" unless pinned with --team */
+	dho_time_t enrolled_at;
+	dho_time_t ended_at;             /* 0 while the follow-up runs */
+};
+
+struct store_assignment {
+	char device[DHO_ID_MAX + 1];
+	char patient[DHO_ID_MAX + 1];
+	dho_time_t from;
+	dho_time_t to;                   /* 0 while assigned */
+};
+
+struct store_reading {
+	char patient[DHO_ID_MAX + 1];
+	char device[DHO_ID_MAX + 1];
+	struct reading r;
+	dho_time_t received_at;
+	bool has_seq;
+	uint64_t seq;
+};
+
+struct store_quarantine {
+	dho_time_t at;
+	const char *topic;
+	const char *reason;
+	const void *payload;
+	size_t len;
+};
+
+struct store_audit {
+	dho_time_t at;
+	const char *actor;
+	const char *action;
+	const char *object;
+	const char *detail;
+};
+
+struct store_outbox {
+	int64_t id;
+	int64_t alert_id;
+	char topic_team[DHO_TEAM_MAX + 1];
+	char *body;                      /* owned by the store until the next call */
+	char webhook[512];
+	bool mqtt_done;
+	bool webhook_done;
+	int attempts;
+	dho_time_t next_at;
+};
+
+struct store_stats {
+	int64_t readings;
+	int64_t quarantined;
+	int64_t open, acked, resolved;
+	int64_t outbox_pending;
+	dho_time_t last_message_at;      /* 0 when none */
+};
+
+struct store_alert_filter {
+	const char *team;                /* NULL: any */
+	const char *patient;             /* NULL: any */
+	int state;                       /* -1: open and acked; -2: all; else one */
+};
+
+/* Each listing calls back once per row; a non-zero return stops it. */
+typedef int (*store_patient_cb)(void *ctx, const struct store_patient *p);
+typedef int (*store_assignment_cb)(void *ctx, const struct store_assignment *a);
+typedef int (*store_rule_cb)(void *ctx, const char *key, const char *spec);
+typedef int (*store_reading_cb)(void *ctx, const struct store_reading *r);
+typedef int (*store_quarantine_cb)(void *ctx, const struct store_quarantine *q);
+typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
+typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
+
+/*
+ * Opens (and creates or migrates) the database at path. full_sync selects
+ * synchronous=FULL (power-loss durable) over NORMAL. Returns DHO_EIO with a
+ * message in err when the file cannot be opened or migrated.
+ */
+int store_open(const char *path, bool full_sync, struct store **out,
+               char *err, size_t errlen);
+void store_close(struct store *st);
+
+/* The last SQLite error text of this connection. */
+const char *store_errmsg(struct store *st);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Changes whenever another connection commits (PRAGMA data_version). */
+int store_data_version(struct store *st, int64_t *out);
+
+int store_patient_add(struct store *st, const struct store_patient *p);
+int store_patient_get(struct store *st, const char *id, struct store_patient *out);
+int store_patient_end(struct store *st, const char *id, dho_time_t at);
+int store_patient_list(struct store *st, store_patient_cb cb, void *ctx);
+
+/* Assigns device to patient from time from; the device's open assignment,
+ * if any, ends at from. */
+int store_device_assign(struct store *st, const char *device, const char *patient,
+                        dho_time_t from);
+int store_device_unassign(struct store *st, const char *device, dho_time_t at);
+/* The assignment of device covering time at; DHO_ENOTFOUND when none. */
+int store_device_lookup(struct store *st, const char *device, dho_time_t at,
+                        struct store_assignment *out);
+/* patient NULL lists every assignment. */
+int store_device_list(struct store *st, const char *patient, store_assignment_cb cb,
+                      void *ctx);
+/* Ends every open assignment of patient at time at. */
+int store_device_release_all(struct store *st, const char *patient, dho_time_t at);
+
+int store_rule_set(struct store *st, const char *patient, const char *key,
+                   const char *spec);
+int store_rule_unset(struct store *st, const char *patient, const char *key);
+int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, void *ctx);
+
+/* Records (device, seq) as seen. DHO_EEXIST when it was seen before: the
+ * message is a redelivery and must not be stored again. */
+int store_claim_seq(struct store *st, const char *device, uint64_t seq);
+
+int store_reading_add(struct store *st, const struct store_reading *r);
+/* metric < 0: every metric; since 0: from the start. Oldest first. */
+int store_reading_list(struct store *st, const char *patient, int metric,
+                       dho_time_t since, store_reading_cb cb, void *ctx);
+/*
+ * The values of patient's readings of metric measured in [from, to), not
+ * flagged invalid, oldest first, at most cap of them (the newest cap when
+ * there are more). Reads through the (patient, metric, measured_at) index.
+ */
+int store_reading_window(struct store *st, const char *patient, enum metric m,
+                         dho_time_t from, dho_time_t to, double *values,
+                         size_t cap, size_t *n);
+
+int store_quarantine_add(struct store *st, const struct store_quarantine *q);
+int store_quarantine_list(struct store *st, store_quarantine_cb cb, void *ctx);
+
+/* The unresolved alert of (patient, rule); DHO_ENOTFOUND when none. */
+int store_alert_find_open(struct store *st, const char *patient, const char *rule,
+                          struct alert *out);
+int store_alert_get(struct store *st, int64_t id, struct alert *out);
+/* Inserts a (id 0, which is then set) or updates it. */
+int store_alert_save(struct store *st, struct alert *a);
+int store_alert_list(struct store *st, const struct store_alert_filter *f,
+                     store_alert_cb cb, void *ctx);
+
+/* Queues an event for delivery to team's topic and, if webhook is not
+ * empty, its webhook. */
+int store_outbox_add(struct store *st, int64_t alert_id, const char *team,
+                     const char *webhook, const char *body, dho_time_t at);
+/* Each event is delivered on two channels, each in the order of the outbox. */
+enum store_channel { STORE_CH_MQTT, STORE_CH_WEBHOOK };
+
+/* The oldest event after after_id not yet delivered on channel ch;
+ * DHO_ENOTFOUND when there is none. */
+int store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
+                      struct store_outbox *out);
+/* Marks event id delivered on ch. */
+int store_outbox_done(struct store *st, int64_t id, enum store_channel ch);
+/* Counts a failed attempt on ch and sets when to try again. */
+int store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at);
+
+int store_audit_add(struct store *st, const struct store_audit *a);
+int store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ctx);
+
+int store_stats(struct store *st, struct store_stats *out);
+
+#endif

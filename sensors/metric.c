@@ -1,0 +1,159 @@
+/*
+ * metric.c: the metric table of contract section 4.2 and the flag names of
+ * section 4.3. Unit conversion factors live here and nowhere else.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metric.h"
+
+struct metric_unit_alt {
+	const char *unit;
+	double factor;   /* canonical = value * factor + offset */
+	double offset;
+};
+
+struct metric_def {
+	const char *name;
+	const char *unit;
+	double min, max;
+	struct metric_unit_alt alt[3];
+};
+
+/* mmHg per kPa is 1 / 0.133322387415; degF is converted by its formula. */
+static const struct metric_def metric_table[METRIC_COUNT] = {
+	[METRIC_SPO2] = { "spo2", "%", 0, 100, { { NULL, 0, 0 } } },
+	[METRIC_PULSE] = { "pulse", "/min", 0, 350, { { NULL, 0, 0 } } },
+	[METRIC_RESP_RATE] = { "resp_rate", "/min", 0, 150, { { NULL, 0, 0 } } },
+	[METRIC_TEMP] = { "temp", "Cel", 20, 45,
+		{ { "[degF]", 5.0 / 9.0, -32.0 * 5.0 / 9.0 }, { NULL, 0, 0 } } },
+	[METRIC_BP_SYS] = { "bp_sys", "mm[Hg]", 0, 400,
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+	[METRIC_BP_DIA] = { "bp_dia", "mm[Hg]", 0, 400,
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+	[METRIC_BP_MAP] = { "bp_map", "mm[Hg]", 0, 400,
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+	[METRIC_WEIGHT] = { "weight", "kg", 0.5, 500,
+		{ { "[lb_av]", 0.45359237, 0 }, { "g", 0.001, 0 }, { NULL, 0, 0 } } },
+	[METRIC_GLUCOSE] = { "glucose", "mmol/L", 0, 100,
+		{ { "mg/dL", 1.0 / 18.016, 0 }, { NULL, 0, 0 } } },
+	[METRIC_ON_OXYGEN] = { "on_oxygen", "1", 0, 1, { { NULL, 0, 0 } } },
+	[METRIC_CONSCIOUSNESS] = { "consciousness", "ACVPU", 0, 4, { { NULL, 0, 0 } } },
+	[METRIC_CAT_SCORE] = { "cat_score", "{score}", 0, 40, { { NULL, 0, 0 } } },
+};
+
+static const char *const metric_flag_names[RFLAG_COUNT_] = {
+	"body_movement", "cuff_loose", "irregular_pulse", "pulse_above_range",
+	"pulse_below_range", "improper_position", "questionable", "invalid",
+	"low_perfusion", "device_clock", "early_estimate", "from_storage",
+	"demo", "testing", "calibration", "unavailable", "equipment_malfunction",
+	"poor_signal", "sensor_problem", "no_skin_contact", "battery_low",
+	"sample_problem", "result_too_high", "result_too_low",
+	"temperature_problem", "device_fault", "device_clock_not_set",
+};
+
+const char *
+metric_name(enum metric m)
+{
+	return (unsigned)m < METRIC_COUNT ? metric_table[m].name : "?";
+}
+
+const char *
+metric_unit(enum metric m)
+{
+	return (unsigned)m < METRIC_COUNT ? metric_table[m].unit : "?";
+}
+
+int
+metric_lookup(const char *name, enum metric *out)
+{
+	for (int i = 0; i < METRIC_COUNT; i++) {
+		if (strcmp(name, metric_table[i].name) == 0) {
+			*out = (enum metric)i;
+			return DHO_OK;
+		}
+	}
+	return DHO_ENOTFOUND;
+}
+
+int
+metric_convert(enum metric m, const char *unit, double value, double *out)
+{
+	const struct metric_def *def = &metric_table[m];
+
+	if (unit == NULL || *unit == '\0' || strcmp(unit, def->unit) == 0) {
+		*out = value;
+		return DHO_OK;
+	}
+	for (const struct metric_unit_alt *a = def->alt; a->unit != NULL; a++) {
+		if (strcmp(unit, a->unit) == 0) {
+			*out = value * a->factor + a->offset;
+			return DHO_OK;
+		}
+	}
+	return DHO_EUNSUPP;
+}
+
+int
+metric_check(enum metric m, double value, char *why, size_t len)
+{
+	const struct metric_def *def = &metric_table[m];
+	char lo[32], hi[32];
+
+	if (isnan(value) || isinf(value)) {
+		if (why)
+			snprintf(why, len, "%s is %s", def->name, isnan(value) ? "NaN" : "infinite");
+		return DHO_ERANGE;
+	}
+	if (value < def->min || value > def->max) {
+		if (why) {
+			metric_format_value(def->min, -1, lo, sizeof(lo));
+			metric_format_value(def->max, -1, hi, sizeof(hi));
+			snprintf(why, len, "%s %g %s is outside the accepted range %s-%s %s",
+			         def->name, value, def->unit, lo, hi, def->unit);
+		}
+		return DHO_ERANGE;
+	}
+	return DHO_OK;
+}
+
+int
+metric_acvpu_value(char letter, double *out)
+{
+	static const char order[] = "ACVPU";
+	const char *p = strchr(order, letter);
+
+	if (letter == '\0' || p == NULL)
+		return DHO_EINVAL;
+	*out = (double)(p - order);
+	return DHO_OK;
+}
+
+char
+metric_acvpu_letter(double value)
+{
+	static const char order[] = "ACVPU";
+	int i = (int)value;
+
+	return (i >= 0 && i < 5) ? order[i] : '?';
+}
+
+const char *
+metric_flag_name(uint32_t bit)
+{
+	for (int i = 0; i < RFLAG_COUNT_; i++)
+		if (bit == (1u << i))
+			return metric_flag_names[i];
+	return NULL;
+}
+
+void
+metric_format_value(double value, int decimals, char *buf, size_t len)
+{
+	/* decimals < 0 asks for the shortest form that round-trips. */
+	if (decimals < 0)
+		snprintf(buf, len, "%.15g", value);
+	else
+		snprintf(buf, len, "%.*f", decimals > 6 ? 6 : decimals, value);
+}

@@ -1,0 +1,241 @@
+/*
+ * test_store.c: the store against a real SQLite file: migrations, the
+ * idempotency key, attribution by time, the one-unresolved-alert index and
+ * the outbox channels.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[DHO_ERRLEN];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dho-store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	assert_int_equal(store_open(f->path, false, &f->st, err, sizeof(err)), DHO_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+add_patient(struct store *st, const char *id, const char *tenant)
+{
+	struct store_patient p = { .hospital_days = -1, .discharged = 1000, .enrolled_at = 1000 };
+
+	snprintf(p.id, sizeof(p.id), "%s", id);
+	snprintf(p.tenant, sizeof(p.tenant), "%s", tenant);
+	snprintf(p.program, sizeof(p.program), "copd");
+	assert_int_equal(store_patient_add(st, &p), DHO_OK);
+}
+
+static void
+test_reopen_keeps_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct store *again = NULL;
+	struct store_patient p;
+	char err[DHO_ERRLEN];
+
+	add_patient(f->st, "P1", "vefsn");
+	assert_int_equal(store_open(f->path, false, &again, err, sizeof(err)), DHO_OK);
+	assert_int_equal(store_patient_get(again, "P1", &p), DHO_OK);
+	assert_string_equal(p.tenant, "vefsn");
+	assert_int_equal(p.hospital_days, -1);
+	assert_int_equal(store_patient_get(again, "P2", &p), DHO_ENOTFOUND);
+	store_close(again);
+}
+
+static void
+test_duplicate_patient(void **state)
+{
+	struct fixture *f = *state;
+	struct store_patient p = { .id = "P1", .tenant = "t", .program = "copd", .hospital_days = -1 };
+
+	assert_int_equal(store_patient_add(f->st, &p), DHO_OK);
+	assert_int_equal(store_patient_add(f->st, &p), DHO_EEXIST);
+}
+
+static void
+test_seq_claimed_once(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(store_claim_seq(f->st, "oxy-1", 7), DHO_OK);
+	assert_int_equal(store_claim_seq(f->st, "oxy-1", 7), DHO_EEXIST);
+	assert_int_equal(store_claim_seq(f->st, "oxy-2", 7), DHO_OK);
+	/* The whole unsigned range is a key, including values above INT64_MAX. */
+	assert_int_equal(store_claim_seq(f->st, "oxy-1", UINT64_MAX), DHO_OK);
+	assert_int_equal(store_claim_seq(f->st, "oxy-1", UINT64_MAX), DHO_EEXIST);
+	assert_int_equal(store_claim_seq(f->st, "oxy-1", (uint64_t)INT64_MAX + 1), DHO_OK);
+}
+
+static void
+test_assignment_by_time(void **state)
+{
+	struct fixture *f = *state;
+	struct store_assignment a;
+
+	add_patient(f->st, "P1", "vefsn");
+	add_patient(f->st, "P2", "vefsn");
+	assert_int_equal(store_device_assign(f->st, "oxy-1", "P1", 100), DHO_OK);
+	assert_int_equal(store_device_assign(f->st, "oxy-1", "P2", 500), DHO_OK);
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 50, &a), DHO_ENOTFOUND);
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 100, &a), DHO_OK);
+	assert_string_equal(a.patient, "P1");
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 499, &a), DHO_OK);
+	assert_string_equal(a.patient, "P1");
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 500, &a), DHO_OK);
+	assert_string_equal(a.patient, "P2");
+	assert_int_equal(store_device_unassign(f->st, "oxy-1", 900), DHO_OK);
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 950, &a), DHO_ENOTFOUND);
+	assert_int_equal(store_device_unassign(f->st, "oxy-1", 950), DHO_ENOTFOUND);
+}
+
+static void
+add_reading(struct store *st, const char *patient, enum metric m, double v, dho_time_t at,
+            uint32_t flags)
+{
+	struct store_reading r = { .r = { m, v, 0, at, flags }, .received_at = at };
+
+	snprintf(r.patient, sizeof(r.patient), "%s", patient);
+	snprintf(r.device, sizeof(r.device), "dev");
+	assert_int_equal(store_reading_add(st, &r), DHO_OK);
+}
+
+static void
+test_window_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	double v[4];
+	size_t n;
+
+	for (int i = 0; i < 10; i++)
+		add_reading(f->st, "P1", METRIC_WEIGHT, 80 + i, 1000 + i * 10, 0);
+	add_reading(f->st, "P1", METRIC_WEIGHT, 200, 1055, RFLAG_INVALID);
+	add_reading(f->st, "P2", METRIC_WEIGHT, 300, 1050, 0);
+	add_reading(f->st, "P1", METRIC_SPO2, 90, 1050, 0);
+	/* [1020, 1070): readings 2..6, the invalid one left out. */
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_WEIGHT, 1020, 1070, v, 4, &n), DHO_OK);
+	/* Only the newest four fit, oldest first. */
+	assert_int_equal(n, 4);
+	assert_true(v[0] == 83 && v[1] == 84 && v[2] == 85 && v[3] == 86);
+}
+
+static void
+test_one_unresolved_alert(void **state)
+{
+	struct fixture *f = *state;
+	struct alert a = { .patient = "P1", .tenant = "vefsn", .rule = "threshold.spo2",
+	                   .team = "home-nursing/vefsn", .severity = ALERT_SEV_RED,
+	                   .state = ALERT_OPEN, .last_event = "opened" };
+	struct alert b = a, got;
+
+	assert_int_equal(store_alert_save(f->st, &a), DHO_OK);
+	assert_true(a.id > 0);
+	/* The database refuses a second unresolved alert for the same rule. */
+	assert_int_equal(store_alert_save(f->st, &b), DHO_EEXIST);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &got), DHO_OK);
+	assert_int_equal(got.id, a.id);
+	a.state = ALERT_RESOLVED;
+	assert_int_equal(store_alert_save(f->st, &a), DHO_OK);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &got), DHO_ENOTFOUND);
+	b.id = 0;
+	assert_int_equal(store_alert_save(f->st, &b), DHO_OK);
+}
+
+static void
+test_outbox_channels(void **state)
+{
+	struct fixture *f = *state;
+	struct store_outbox ev;
+	struct store_stats s;
+
+	assert_int_equal(store_outbox_add(f->st, 1, "a/b", "", "{\"n\":1}", 10), DHO_OK);
+	assert_int_equal(store_outbox_add(f->st, 1, "a/b", "http://127.0.0.1:1/x", "{\"n\":2}", 11), DHO_OK);
+	assert_int_equal(store_outbox_next(f->st, STORE_CH_MQTT, 0, &ev), DHO_OK);
+	assert_string_equal(ev.body, "{\"n\":1}");
+	assert_int_equal(store_outbox_done(f->st, ev.id, STORE_CH_MQTT), DHO_OK);
+	assert_int_equal(store_outbox_next(f->st, STORE_CH_MQTT, 0, &ev), DHO_OK);
+	assert_string_equal(ev.body, "{\"n\":2}");
+	/* Only the second has a webhook. */
+	assert_int_equal(store_outbox_next(f->st, STORE_CH_WEBHOOK, 0, &ev), DHO_OK);
+	assert_string_equal(ev.webhook, "http://127.0.0.1:1/x");
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.outbox_pending, 1);
+	assert_int_equal(store_outbox_done(f->st, ev.id, STORE_CH_WEBHOOK), DHO_OK);
+	assert_int_equal(store_outbox_done(f->st, ev.id, STORE_CH_MQTT), DHO_OK);
+	assert_int_equal(store_outbox_next(f->st, STORE_CH_MQTT, 0, &ev), DHO_ENOTFOUND);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.outbox_pending, 0);
+}
+
+static void
+test_rollback_discards(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats s;
+
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 90, 1000, 0);
+	store_rollback(f->st);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 0);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 90, 1000, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 1);
+	assert_int_equal(s.last_message_at, 1000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_patient, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seq_claimed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assignment_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_unresolved_alert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_channels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
