@@ -17,17 +17,27 @@
 int
 timefmt_set_zone(const char *zone)
 {
-	char path[256];
+	char path[256], magic[4];
 	FILE *f;
+	size_t got;
+	int n;
 
 	if (zone == NULL || *zone == '\0' || strstr(zone, "..") != NULL)
 		return DHO_EINVAL;
 	if (strcmp(zone, "UTC") != 0) {
-		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+		n = snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return DHO_EINVAL;
+		/* Only a compiled zone file will do: fopen() also opens a
+		 * directory ("Europe") or a table ("zone.tab"), which glibc then
+		 * fails to load and silently replaces by UTC. */
 		f = fopen(path, "rb");
 		if (f == NULL)
 			return DHO_EINVAL;
+		got = fread(magic, 1, sizeof(magic), f);
 		fclose(f);
+		if (got != sizeof(magic) || memcmp(magic, "TZif", sizeof(magic)) != 0)
+			return DHO_EINVAL;
 	}
 	if (setenv("TZ", zone, 1) != 0)
 		return DHO_ENOMEM;

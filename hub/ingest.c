@@ -221,6 +221,8 @@ ingest_dispatch(struct ingest_msg *m)
 		return ingest_quarantine(m, why);
 	}
 	rc = doc_parse(m->payload, m->len, m->now, &d, err, sizeof(err));
+	if (rc == DHO_ENOMEM)
+		return rc;
 	if (rc != DHO_OK)
 		return ingest_quarantine(m, err);
 	return ingest_readings(m, &d);

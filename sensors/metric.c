@@ -19,28 +19,29 @@ struct metric_def {
 	const char *unit;
 	double min, max;
 	struct metric_unit_alt alt[3];
+	bool whole;      /* a code, not a measurement: only whole values */
 };
 
 /* mmHg per kPa is 1 / 0.133322387415; degF is converted by its formula. */
 static const struct metric_def metric_table[METRIC_COUNT] = {
-	[METRIC_SPO2] = { "spo2", "%", 0, 100, { { NULL, 0, 0 } } },
-	[METRIC_PULSE] = { "pulse", "/min", 0, 350, { { NULL, 0, 0 } } },
-	[METRIC_RESP_RATE] = { "resp_rate", "/min", 0, 150, { { NULL, 0, 0 } } },
+	[METRIC_SPO2] = { "spo2", "%", 0, 100, { { NULL, 0, 0 } }, false },
+	[METRIC_PULSE] = { "pulse", "/min", 0, 350, { { NULL, 0, 0 } }, false },
+	[METRIC_RESP_RATE] = { "resp_rate", "/min", 0, 150, { { NULL, 0, 0 } }, false },
 	[METRIC_TEMP] = { "temp", "Cel", 20, 45,
-		{ { "[degF]", 5.0 / 9.0, -32.0 * 5.0 / 9.0 }, { NULL, 0, 0 } } },
+		{ { "[degF]", 5.0 / 9.0, -32.0 * 5.0 / 9.0 }, { NULL, 0, 0 } }, false },
 	[METRIC_BP_SYS] = { "bp_sys", "mm[Hg]", 0, 400,
-		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } }, false },
 	[METRIC_BP_DIA] = { "bp_dia", "mm[Hg]", 0, 400,
-		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } }, false },
 	[METRIC_BP_MAP] = { "bp_map", "mm[Hg]", 0, 400,
-		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } } },
+		{ { "kPa", 1.0 / 0.133322387415, 0 }, { NULL, 0, 0 } }, false },
 	[METRIC_WEIGHT] = { "weight", "kg", 0.5, 500,
-		{ { "[lb_av]", 0.45359237, 0 }, { "g", 0.001, 0 }, { NULL, 0, 0 } } },
+		{ { "[lb_av]", 0.45359237, 0 }, { "g", 0.001, 0 }, { NULL, 0, 0 } }, false },
 	[METRIC_GLUCOSE] = { "glucose", "mmol/L", 0, 100,
-		{ { "mg/dL", 1.0 / 18.016, 0 }, { NULL, 0, 0 } } },
-	[METRIC_ON_OXYGEN] = { "on_oxygen", "1", 0, 1, { { NULL, 0, 0 } } },
-	[METRIC_CONSCIOUSNESS] = { "consciousness", "ACVPU", 0, 4, { { NULL, 0, 0 } } },
-	[METRIC_CAT_SCORE] = { "cat_score", "{score}", 0, 40, { { NULL, 0, 0 } } },
+		{ { "mg/dL", 1.0 / 18.016, 0 }, { NULL, 0, 0 } }, false },
+	[METRIC_ON_OXYGEN] = { "on_oxygen", "1", 0, 1, { { NULL, 0, 0 } }, true },
+	[METRIC_CONSCIOUSNESS] = { "consciousness", "ACVPU", 0, 4, { { NULL, 0, 0 } }, true },
+	[METRIC_CAT_SCORE] = { "cat_score", "{score}", 0, 40, { { NULL, 0, 0 } }, false },
 };
 
 static const char *const metric_flag_names[RFLAG_COUNT_] = {
@@ -68,6 +69,8 @@ metric_unit(enum metric m)
 int
 metric_lookup(const char *name, enum metric *out)
 {
+	if (name == NULL)
+		return DHO_ENOTFOUND;
 	for (int i = 0; i < METRIC_COUNT; i++) {
 		if (strcmp(name, metric_table[i].name) == 0) {
 			*out = (enum metric)i;
@@ -80,8 +83,11 @@ metric_lookup(const char *name, enum metric *out)
 int
 metric_convert(enum metric m, const char *unit, double value, double *out)
 {
-	const struct metric_def *def = &metric_table[m];
+	const struct metric_def *def;
 
+	if ((unsigned)m >= METRIC_COUNT)
+		return DHO_EUNSUPP;
+	def = &metric_table[m];
 	if (unit == NULL || *unit == '\0' || strcmp(unit, def->unit) == 0) {
 		*out = value;
 		return DHO_OK;
@@ -98,24 +104,36 @@ metric_convert(enum metric m, const char *unit, double value, double *out)
 int
 metric_check(enum metric m, double value, char *why, size_t len)
 {
-	const struct metric_def *def = &metric_table[m];
-	char lo[32], hi[32];
+	const struct metric_def *def;
+	char v[32], lo[32], hi[32];
 
+	if ((unsigned)m >= METRIC_COUNT) {
+		if (why)
+			snprintf(why, len, "metric %d does not exist", (int)m);
+		return DHO_ERANGE;
+	}
+	def = &metric_table[m];
 	if (isnan(value) || isinf(value)) {
 		if (why)
 			snprintf(why, len, "%s is %s", def->name, isnan(value) ? "NaN" : "infinite");
 		return DHO_ERANGE;
 	}
-	if (value < def->min || value > def->max) {
-		if (why) {
-			metric_format_value(def->min, -1, lo, sizeof(lo));
-			metric_format_value(def->max, -1, hi, sizeof(hi));
-			snprintf(why, len, "%s %g %s is outside the accepted range %s-%s %s",
-			         def->name, value, def->unit, lo, hi, def->unit);
-		}
-		return DHO_ERANGE;
+	if (value >= def->min && value <= def->max && (!def->whole || value == floor(value)))
+		return DHO_OK;
+	if (why) {
+		/* The value is printed in full: %g would print 45.00001 as "45"
+		 * and give "temp 45 Cel is outside the accepted range 20-45". */
+		metric_format_value(value, -1, v, sizeof(v));
+		metric_format_value(def->min, -1, lo, sizeof(lo));
+		metric_format_value(def->max, -1, hi, sizeof(hi));
+		if (value < def->min || value > def->max)
+			snprintf(why, len, "%s %s %s is outside the accepted range %s-%s %s",
+			         def->name, v, def->unit, lo, hi, def->unit);
+		else
+			snprintf(why, len, "%s %s is not one of the whole values %s-%s",
+			         def->name, v, lo, hi);
 	}
-	return DHO_OK;
+	return DHO_ERANGE;
 }
 
 int
@@ -134,9 +152,12 @@ char
 metric_acvpu_letter(double value)
 {
 	static const char order[] = "ACVPU";
-	int i = (int)value;
 
-	return (i >= 0 && i < 5) ? order[i] : '?';
+	/* Checked before the cast: converting NaN or a huge double to int is
+	 * undefined behaviour, and 2.5 is no letter. */
+	if (!(value >= 0 && value <= 4) || value != floor(value))
+		return '?';
+	return order[(int)value];
 }
 
 const char *
