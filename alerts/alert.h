@@ -36,6 +36,7 @@ struct alert {
 	bool has_news2;
 	int news2_total;
 	char news2_risk[16];
+	dho_time_t due_at;                 /* unacked past this: escalate or remind; 0 = none */
 	char by[DHO_ID_MAX + 1];           /* who acked or resolved, "auto" */
 	char note[256];
 };
@@ -61,8 +62,6 @@ int alert_event_json(const struct alert *a, const char *event, dho_time_t at,
  * this header does not pull in jansson). The caller json_decref()s it. */
 void *alert_event_object(const struct alert *a, const char *event, dho_time_t at);
 
-#endif
-
 /*
  * The state machine of section 6 for what a reading says about a rule.
  * finding is the severity the rule found (ALERT_SEV_NONE: a normal
@@ -87,3 +86,5 @@ void alert_on_finding(struct alert *a, enum alert_severity finding, int clear_af
 int alert_on_ack(struct alert *a, const char *by, const char *note, struct alert_step *out,
                  bool *acked);
 int alert_on_resolve(struct alert *a, const char *by, const char *note);
+
+#endif

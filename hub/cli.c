@@ -1076,6 +1076,72 @@ cmd_audit(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* ---- nurse actions ---- */
+
+static int
+cli_action(struct cli *c, const char *name, int argc, char **argv, bool ack)
+{
+	const char *pos[1] = { NULL }, *by = NULL, *note = NULL;
+	const struct cli_opt opts[] = {
+		{ "--by", true, &by, NULL }, { "--note", true, &note, NULL }, { NULL, 0, 0, 0 } };
+	struct engine *e = NULL;
+	char detail[320];
+	int64_t id;
+	int rc = cli_parse(name, argc, argv, opts, pos, 1, 1);
+
+	if (rc != CLI_OK)
+		return rc;
+	if (alert_parse_id(pos[0], &id) != DHO_OK) {
+		cli_err("%s: '%s' is not an alert id like A17", name, pos[0]);
+		return CLI_USAGE;
+	}
+	if (by == NULL) {
+		cli_err("%s: --by is required (the nurse who acts)", name);
+		return CLI_USAGE;
+	}
+	if ((rc = cli_check_id("--by", by)) != CLI_OK)
+		return rc;
+	if (note && strlen(note) > 255) {
+		cli_err("%s: --note is longer than 255 bytes", name);
+		return CLI_USAGE;
+	}
+	if ((rc = cli_engine(c, &e)) != CLI_OK)
+		return rc;
+	if (store_begin(c->st) != DHO_OK) {
+		engine_free(e);
+		return cli_store_rc(c, DHO_EIO, name);
+	}
+	rc = ack ? engine_ack(e, id, by, note, timefmt_now())
+	         : engine_resolve(e, id, by, note, timefmt_now());
+	snprintf(detail, sizeof(detail), "by=%s note=%s", by, note ? note : "");
+	if (rc == DHO_OK)
+		rc = cli_audit(c, ack ? "alert.ack" : "alert.resolve", pos[0], detail) == CLI_OK
+		     ? DHO_OK : DHO_EIO;
+	if (rc == DHO_OK)
+		rc = store_commit(c->st);
+	if (rc != DHO_OK)
+		store_rollback(c->st);
+	engine_free(e);
+	if (rc == DHO_EINVAL) {
+		cli_err("%s: alert %s is not %s", name, pos[0], ack ? "open" : "unresolved");
+		return CLI_FAIL;
+	}
+	snprintf(detail, sizeof(detail), "alert %s", pos[0]);
+	return cli_store_rc(c, rc, detail);
+}
+
+static int
+cmd_ack(struct cli *c, int argc, char **argv)
+{
+	return cli_action(c, "ack", argc, argv, true);
+}
+
+static int
+cmd_resolve(struct cli *c, int argc, char **argv)
+{
+	return cli_action(c, "resolve", argc, argv, false);
+}
+
 /* ---- the table ---- */
 
 static const struct cli_command cli_commands[] = {
@@ -1115,6 +1181,10 @@ static const struct cli_command cli_commands[] = {
 	{ "alerts", NULL, cmd_alerts,
 	  "alerts [--team TEAM] [--patient ID] [--state open|acked|resolved|all] [--json]",
 	  "List alerts; without --state, those not yet resolved.", true },
+	{ "ack", NULL, cmd_ack, "ack ALERT --by USER [--note TEXT]",
+	  "Acknowledge an alert; the running daemon publishes the acked event.", true },
+	{ "resolve", NULL, cmd_resolve, "resolve ALERT --by USER [--note TEXT]",
+	  "Resolve an alert; the running daemon publishes the resolved event.", true },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "Counts: readings, quarantined, alerts by state, outbox pending, last message.", true },
 	{ "audit", NULL, cmd_audit, "audit [--since TIME] [--json]",

@@ -57,6 +57,7 @@ struct cfg_register {
 	enum cfg_reg_type type;
 	enum cfg_word_order order;
 	double scale;
+	int line;         /* where it stood in the file, for error messages */
 };
 
 #define CFG_MODBUS_MAX_REGS 16
@@ -113,12 +114,23 @@ typedef int (*config_rule_check_fn)(const char *key, const char *spec,
 
 /*
  * Loads path into a new config. Every error is printed to errs as
- * "FILE:LINE: message"; any error makes the call return DHO_EINVAL and
- * *out is NULL. path NULL gives the built-in defaults. check may be NULL.
- * The caller frees *out with config_free().
+ * "FILE:LINE: message" (all of them, not just the first); any error makes
+ * the call return DHO_EINVAL (DHO_ENOMEM if an allocation failed) and *out
+ * is NULL. Warnings ("FILE:LINE: warning: message", e.g. a team named
+ * without a [team:] section) are printed too but do not fail the load.
+ * path NULL gives the built-in defaults. check may be NULL: rule specs are
+ * then stored unchecked. errs may be NULL to print nothing. The caller frees
+ * *out with config_free().
  */
 int config_load(const char *path, config_rule_check_fn check, FILE *errs,
                 struct config **out);
+
+/* config_load() with flags: CONFIG_NO_WARNINGS prints errors only, for
+ * commands other than check-config and run, whose stderr should stay quiet
+ * for a file that loads. */
+#define CONFIG_NO_WARNINGS 1u
+int config_load_flags(const char *path, config_rule_check_fn check, FILE *errs,
+                      unsigned flags, struct config **out);
 
 void config_free(struct config *cfg);
 

@@ -219,6 +219,29 @@ daemon_hook_main(void *arg)
 	return NULL;
 }
 
+/* Runs the alert timers (escalation, reminders) in short transactions. */
+static void
+daemon_timers(struct hub *h)
+{
+	int work = 1, rc;
+
+	while (work > 0) {
+		pthread_mutex_lock(&h->lock);
+		rc = store_begin(h->st);
+		if (rc == DHO_OK)
+			rc = engine_tick(h->eng, timefmt_now(), &work);
+		if (rc == DHO_OK)
+			rc = store_commit(h->st);
+		if (rc != DHO_OK) {
+			store_rollback(h->st);
+			work = 0;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (rc != DHO_OK)
+			log_error("alert timers: %s; will retry", dho_strerror(rc));
+	}
+}
+
 /* Reads the configuration again; on any error the old one stays. */
 static void
 daemon_reload(struct hub *h)
@@ -310,6 +333,7 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload_flag = 0;
 			daemon_reload(&h);
 		}
+		daemon_timers(&h);
 		daemon_deliver_mqtt(&h);
 		/* Woken by new events, or every 200 ms to pick up changes made by
 		 * the CLI in another process (acks, outbox rows). */

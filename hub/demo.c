@@ -8,6 +8,7 @@
  * --duration, or Ctrl-C) it stops the hub and the broker and removes the
  * directory.
  */
+#define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -220,6 +220,12 @@ engine_severity(enum rules_severity s)
 	return s == RULES_RED ? ALERT_SEV_RED : s == RULES_YELLOW ? ALERT_SEV_YELLOW : ALERT_SEV_NONE;
 }
 
+static int64_t
+engine_ack_s(const struct engine *e, enum alert_severity sev)
+{
+	return sev == ALERT_SEV_RED ? e->cfg->ack_s_red : e->cfg->ack_s_yellow;
+}
+
 /* Queues one event of alert a for its team. */
 static int
 engine_emit(struct engine *e, const struct alert *a, const char *event, const char *team,
@@ -288,8 +294,11 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 			snprintf(a.news2_risk, sizeof(a.news2_risk), "%s", news2_risk_name(n2->risk));
 		}
 	}
-	if (!step.opened && !step.changed)
+	if (!step.opened && !step.changed && !step.raised)
 		return DHO_OK;
+	/* Opening or raising starts the ack timer of the (new) severity. */
+	if ((step.opened || step.raised) && a.state == ALERT_OPEN)
+		a.due_at = now + engine_ack_s(e, a.severity);
 	a.updated_at = now;
 	if (step.opened)
 		snprintf(a.last_event, sizeof(a.last_event), "opened");
@@ -309,6 +318,108 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 		return rc;
 	if (step.resolved && (rc = engine_emit(e, &a, "resolved", a.team, now)) != DHO_OK)
 		return rc;
+	return DHO_OK;
+}
+
+int
+engine_ack(struct engine *e, int64_t id, const char *by, const char *note, dho_time_t now)
+{
+	struct alert a;
+	struct alert_step step;
+	bool acked;
+	int rc = store_alert_get(e->st, id, &a);
+
+	if (rc != DHO_OK)
+		return rc;
+	if ((rc = alert_on_ack(&a, by, note, &step, &acked)) != DHO_OK)
+		return rc;
+	a.updated_at = now;
+	a.due_at = 0;
+	snprintf(a.last_event, sizeof(a.last_event), "%s", step.resolved ? "resolved" : "acked");
+	if (step.resolved) {
+		/* The acked event names the nurse; the resolution that follows
+		 * from ack and clear is the hub's own. */
+		a.state = ALERT_ACKED;
+		if ((rc = engine_emit(e, &a, "acked", a.team, now)) != DHO_OK)
+			return rc;
+		a.state = ALERT_RESOLVED;
+		snprintf(a.by, sizeof(a.by), "auto");
+		a.note[0] = '\0';
+		if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+			return rc;
+		return engine_emit(e, &a, "resolved", a.team, now);
+	}
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+		return rc;
+	return engine_emit(e, &a, "acked", a.team, now);
+}
+
+int
+engine_resolve(struct engine *e, int64_t id, const char *by, const char *note, dho_time_t now)
+{
+	struct alert a;
+	int rc = store_alert_get(e->st, id, &a);
+
+	if (rc != DHO_OK)
+		return rc;
+	if ((rc = alert_on_resolve(&a, by, note)) != DHO_OK)
+		return rc;
+	a.updated_at = now;
+	snprintf(a.last_event, sizeof(a.last_event), "resolved");
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+		return rc;
+	return engine_emit(e, &a, "resolved", a.team, now);
+}
+
+/*
+ * One overdue alert: escalates it along its team's escalate_to (level + 1,
+ * the alert moves to the new team, the event goes to both), or at the end
+ * of the chain reminds its team. Either way the ack timer restarts.
+ */
+static int
+engine_overdue(struct engine *e, struct alert *a, dho_time_t now)
+{
+	const struct cfg_team *t = config_team(e->cfg, a->team);
+	char from[DHO_TEAM_MAX + 1];
+	int rc;
+
+	a->updated_at = now;
+	a->due_at = now + engine_ack_s(e, a->severity);
+	if (t == NULL || t->escalate_to[0] == '\0' || strcmp(t->escalate_to, a->team) == 0) {
+		snprintf(a->last_event, sizeof(a->last_event), "reminded");
+		if ((rc = store_alert_save(e->st, a)) != DHO_OK)
+			return rc;
+		return engine_emit(e, a, "reminded", a->team, now);
+	}
+	snprintf(from, sizeof(from), "%s", a->team);
+	snprintf(a->team, sizeof(a->team), "%s", t->escalate_to);
+	a->level++;
+	snprintf(a->last_event, sizeof(a->last_event), "escalated");
+	if ((rc = store_alert_save(e->st, a)) != DHO_OK)
+		return rc;
+	if ((rc = engine_emit(e, a, "escalated", from, now)) != DHO_OK)
+		return rc;
+	return engine_emit(e, a, "escalated", a->team, now);
+}
+
+int
+engine_tick(struct engine *e, dho_time_t now, int *work)
+{
+	struct alert a;
+	int rc;
+
+	*work = 0;
+	/* A bounded batch per call keeps the write lock short. */
+	while (*work < 64) {
+		rc = store_alert_next_due(e->st, now, &a);
+		if (rc == DHO_ENOTFOUND)
+			return DHO_OK;
+		if (rc != DHO_OK)
+			return rc;
+		if ((rc = engine_overdue(e, &a, now)) != DHO_OK)
+			return rc;
+		(*work)++;
+	}
 	return DHO_OK;
 }
 

@@ -26,6 +26,24 @@ void engine_free(struct engine *e);
 int engine_reading(struct engine *e, const struct store_patient *p,
                    const struct store_reading *r, dho_time_t now);
 
+/*
+ * A nurse's action on alert id: ack or resolve, by who, with note (may be
+ * NULL). Writes the alert and its events inside the caller's transaction.
+ * DHO_ENOTFOUND for an unknown alert; DHO_EINVAL when the action does not
+ * apply (acking an alert that is already acked or resolved).
+ */
+int engine_ack(struct engine *e, int64_t id, const char *by, const char *note,
+               dho_time_t now);
+int engine_resolve(struct engine *e, int64_t id, const char *by, const char *note,
+                   dho_time_t now);
+
+/*
+ * The timers: escalates or reminds alerts whose ack deadline has passed.
+ * Runs inside the caller's transaction; *work counts what it changed (at
+ * most a bounded batch: call again while it is non-zero).
+ */
+int engine_tick(struct engine *e, dho_time_t now, int *work);
+
 typedef int (*engine_rule_cb)(void *ctx, const char *key, const char *spec,
                               const char *origin);
 

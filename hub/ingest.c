@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "alert.h"
 #include "doc.h"
 #include "ident.h"
 #include "ingest.h"
@@ -196,6 +199,61 @@ ingest_readings(struct ingest_msg *m, const struct doc_result *d)
 	return DHO_OK;
 }
 
+/*
+ * A dashboard's ack or resolve on <prefix>/acks:
+ * {"alert": "A17", "action": "ack" | "resolve", "by": "nurse.kari", "note": "..."}
+ * A malformed message, an unknown alert and an action that does not apply
+ * are quarantined with the reason.
+ */
+static int
+ingest_ack(struct ingest_msg *m)
+{
+	json_t *doc = NULL;
+	json_error_t jerr;
+	const char *alert_s = NULL, *action = NULL, *by = NULL, *note = NULL;
+	char why[DHO_ERRLEN];
+	int64_t id;
+	int rc;
+
+	if (m->len > 65536)
+		return ingest_quarantine(m, "ack message is larger than 64 KiB");
+	doc = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		snprintf(why, sizeof(why), "ack is not valid JSON: %s", jerr.text);
+		return ingest_quarantine(m, why);
+	}
+	if (json_unpack_ex(doc, &jerr, 0, "{s:s, s:s, s:s, s?s}", "alert", &alert_s, "action",
+	                   &action, "by", &by, "note", &note) != 0) {
+		snprintf(why, sizeof(why), "ack needs string fields alert, action and by: %s", jerr.text);
+		rc = ingest_quarantine(m, why);
+		goto out;
+	}
+	if (alert_parse_id(alert_s, &id) != DHO_OK || !ident_valid(by) ||
+	    (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0) ||
+	    (note && strlen(note) > 255)) {
+		rc = ingest_quarantine(m, "ack has a bad alert id, action (ack or resolve), "
+		                          "by (an identifier) or a note over 255 bytes");
+		goto out;
+	}
+	rc = strcmp(action, "ack") == 0 ? engine_ack(m->eng, id, by, note, m->now)
+	                                : engine_resolve(m->eng, id, by, note, m->now);
+	if (rc == DHO_ENOTFOUND) {
+		snprintf(why, sizeof(why), "%s for unknown alert %s", action, alert_s);
+		rc = ingest_quarantine(m, why);
+	} else if (rc == DHO_EINVAL) {
+		snprintf(why, sizeof(why), "%s does not apply: alert %s is already %s", action,
+		         alert_s, strcmp(action, "ack") == 0 ? "acked or resolved" : "resolved");
+		rc = ingest_quarantine(m, why);
+	} else if (rc == DHO_OK) {
+		struct store_audit a = { m->now, by, strcmp(action, "ack") == 0 ? "alert.ack" : "alert.resolve",
+		                         alert_s, note ? note : "" };
+		rc = store_audit_add(m->st, &a);
+	}
+out:
+	json_decref(doc);
+	return rc;
+}
+
 static int
 ingest_dispatch(struct ingest_msg *m)
 {
@@ -207,7 +265,7 @@ ingest_dispatch(struct ingest_msg *m)
 	case INGEST_UNKNOWN:
 		return ingest_quarantine(m, "topic is not a dhohub topic");
 	case INGEST_ACK:
-		return ingest_quarantine(m, "acks from the broker are not handled by this hub version");
+		return ingest_ack(m);
 	case INGEST_GATT:
 	case INGEST_INPUT:
 		return ingest_quarantine(m, "BLE GATT decoding is not available in this build");

@@ -20,7 +20,9 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE patients ("
 	"  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, program TEXT NOT NULL,"
 	"  discharged INTEGER NOT NULL, hospital_days INTEGER, team TEXT,"
-	"  enrolled_at INTEGER NOT NULL, ended_at INTEGER);"
+	"  enrolled_at INTEGER NOT NULL, ended_at INTEGER,"
+	"  check_at INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX patients_check ON patients(check_at) WHERE ended_at IS NULL;"
 	"CREATE TABLE assignments ("
 	"  id INTEGER PRIMARY KEY, device TEXT NOT NULL, patient TEXT NOT NULL,"
 	"  from_ts INTEGER NOT NULL, to_ts INTEGER);"
@@ -49,10 +51,11 @@ static const char *const store_migrations[] = {
 	"  decimals INTEGER NOT NULL, unit TEXT NOT NULL, measured_at INTEGER NOT NULL,"
 	"  opened_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL, last_event TEXT NOT NULL, news2_total INTEGER,"
-	"  news2_risk TEXT, by TEXT NOT NULL, note TEXT NOT NULL);"
+	"  news2_risk TEXT, by TEXT NOT NULL, note TEXT NOT NULL, due_at INTEGER NOT NULL);"
 	/* The database itself guarantees one unresolved alert per rule. */
 	"CREATE UNIQUE INDEX alerts_one_open ON alerts(patient, rule) WHERE state != 2;"
 	"CREATE INDEX alerts_state ON alerts(state, team);"
+	"CREATE INDEX alerts_due ON alerts(due_at) WHERE state = 0 AND due_at > 0;"
 	"CREATE TABLE outbox ("
 	"  id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, team TEXT NOT NULL,"
 	"  webhook TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,"
@@ -69,6 +72,7 @@ static const char *const store_migrations[] = {
 
 enum store_sql {
 	SQL_PATIENT_ADD, SQL_PATIENT_GET, SQL_PATIENT_END, SQL_PATIENT_LIST,
+	SQL_PATIENT_DUE, SQL_PATIENT_CHECK, SQL_PATIENT_CHECK_ALL, SQL_LAST_READING,
 	SQL_DEV_CLOSE, SQL_DEV_ADD, SQL_DEV_LOOKUP, SQL_DEV_LIST, SQL_DEV_LIST_P,
 	SQL_DEV_RELEASE,
 	SQL_RULE_SET, SQL_RULE_UNSET, SQL_RULE_LIST,
@@ -76,6 +80,7 @@ enum store_sql {
 	SQL_COUNT_BUMP, SQL_LAST_MSG,
 	SQL_QUAR_ADD, SQL_QUAR_LIST,
 	SQL_ALERT_OPEN, SQL_ALERT_GET, SQL_ALERT_INSERT, SQL_ALERT_UPDATE, SQL_ALERT_LIST,
+	SQL_ALERT_DUE,
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
@@ -85,14 +90,20 @@ enum store_sql {
 
 #define ALERT_COLS "id, patient, tenant, rule, team, severity, state, level, cleared," \
 	" normal_count, metric, value, decimals, unit, measured_at, opened_at, updated_at," \
-	" reason, last_event, news2_total, news2_risk, by, note"
+	" reason, last_event, news2_total, news2_risk, by, note, due_at"
 #define OUTBOX_COLS "id, alert_id, team, webhook, body, mqtt_done, webhook_done," \
 	" attempts, next_at"
 #define READING_COLS "patient, device, metric, value, decimals, measured_at," \
 	" received_at, flags, seq"
 
 static const char *const store_sql_text[SQL_COUNT_] = {
-	[SQL_PATIENT_ADD] = "INSERT INTO patients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+	[SQL_PATIENT_ADD] = "INSERT INTO patients VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, 0)",
+	[SQL_PATIENT_DUE] = "SELECT id, tenant, program, discharged, hospital_days, team,"
+		" enrolled_at, ended_at FROM patients WHERE ended_at IS NULL AND check_at <= ?1"
+		" ORDER BY check_at LIMIT ?2",
+	[SQL_PATIENT_CHECK] = "UPDATE patients SET check_at = ?2 WHERE id = ?1",
+	[SQL_PATIENT_CHECK_ALL] = "UPDATE patients SET check_at = min(check_at, ?1) WHERE ended_at IS NULL",
+	[SQL_LAST_READING] = "SELECT max(measured_at) FROM readings WHERE patient = ?1 AND metric = ?2",
 	[SQL_PATIENT_GET] = "SELECT id, tenant, program, discharged, hospital_days, team,"
 		" enrolled_at, ended_at FROM patients WHERE id = ?1",
 	[SQL_PATIENT_END] = "UPDATE patients SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL",
@@ -125,15 +136,17 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_ALERT_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE patient = ?1 AND rule = ?2 AND state != 2",
 	[SQL_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
 	[SQL_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
 	[SQL_ALERT_UPDATE] = "UPDATE alerts SET patient = ?2, tenant = ?3, rule = ?4, team = ?5,"
 		" severity = ?6, state = ?7, level = ?8, cleared = ?9, normal_count = ?10,"
 		" metric = ?11, value = ?12, decimals = ?13, unit = ?14, measured_at = ?15,"
 		" opened_at = ?16, updated_at = ?17, reason = ?18, last_event = ?19,"
-		" news2_total = ?20, news2_risk = ?21, by = ?22, note = ?23 WHERE id = ?1",
+		" news2_total = ?20, news2_risk = ?21, by = ?22, note = ?23, due_at = ?24 WHERE id = ?1",
 	[SQL_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR team = ?1)"
 		" AND (?2 IS NULL OR patient = ?2)"
 		" AND (?3 = -2 OR (?3 = -1 AND state != 2) OR state = ?3) ORDER BY id",
+	[SQL_ALERT_DUE] = "SELECT " ALERT_COLS " FROM alerts WHERE state = 0 AND due_at > 0"
+		" AND due_at <= ?1 ORDER BY due_at LIMIT 1",
 	[SQL_OUTBOX_ADD] = "INSERT INTO outbox (alert_id, team, webhook, body, created_at, webhook_done)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_OUTBOX_NEXT_MQTT] = "SELECT " OUTBOX_COLS " FROM outbox WHERE mqtt_done = 0 AND id > ?1"
@@ -446,6 +459,66 @@ store_patient_list(struct store *st, store_patient_cb cb, void *ctx)
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+int
+store_patient_due(struct store *st, dho_time_t now, int limit, store_patient_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_DUE);
+	struct store_patient p[64];
+	int rc, n = 0;
+
+	if (s == NULL)
+		return DHO_EIO;
+	if (limit > 64)
+		limit = 64;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	/* Collected first: the callback writes to the same table. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < limit)
+		store_row_patient(s, &p[n++]);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_rc(rc);
+	for (int i = 0; i < n; i++)
+		if ((rc = cb(ctx, &p[i])) != 0)
+			return rc;
+	return DHO_OK;
+}
+
+int
+store_patient_check_at(struct store *st, const char *id, dho_time_t at)
+{
+	sqlite3_stmt *s = store_stmt(st, id ? SQL_PATIENT_CHECK : SQL_PATIENT_CHECK_ALL);
+
+	if (s == NULL)
+		return DHO_EIO;
+	if (id) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, at);
+	} else {
+		sqlite3_bind_int64(s, 1, at);
+	}
+	return store_step_done(s);
+}
+
+int
+store_last_reading(struct store *st, const char *patient, enum metric m, dho_time_t *at)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_LAST_READING);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)m);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_NULL)
+		rc = SQLITE_DONE;
+	else if (rc == SQLITE_ROW)
+		*at = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
 }
 
 /* ---- devices ---- */
@@ -789,6 +862,7 @@ store_row_alert(sqlite3_stmt *s, struct alert *a)
 	store_col_text(s, 20, a->news2_risk, sizeof(a->news2_risk));
 	store_col_text(s, 21, a->by, sizeof(a->by));
 	store_col_text(s, 22, a->note, sizeof(a->note));
+	a->due_at = sqlite3_column_int64(s, 23);
 }
 
 static int
@@ -861,10 +935,22 @@ store_alert_save(struct store *st, struct alert *a)
 	}
 	sqlite3_bind_text(s, 22, a->by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 23, a->note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 24, a->due_at);
 	rc = store_step_done(s);
 	if (rc == DHO_OK && a->id == 0)
 		a->id = sqlite3_last_insert_rowid(st->db);
 	return rc;
+}
+
+int
+store_alert_next_due(struct store *st, dho_time_t now, struct alert *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_DUE);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, now);
+	return store_alert_one(st, s, out);
 }
 
 int

@@ -123,6 +123,20 @@ int store_patient_get(struct store *st, const char *id, struct store_patient *ou
 int store_patient_end(struct store *st, const char *id, dho_time_t at);
 int store_patient_list(struct store *st, store_patient_cb cb, void *ctx);
 
+/*
+ * Calls cb for at most limit (<= 64) patients in follow-up whose next
+ * timer check (missing measurements) is due at now. A non-zero return of
+ * cb stops the listing and is returned.
+ */
+int store_patient_due(struct store *st, dho_time_t now, int limit, store_patient_cb cb,
+                      void *ctx);
+/* Sets when patient id's timers are next looked at; id NULL brings every
+ * patient's check forward to at (after a reload). */
+int store_patient_check_at(struct store *st, const char *id, dho_time_t at);
+/* The time of patient's latest reading of metric m; DHO_ENOTFOUND if none.
+ * One seek on the (patient, metric, measured_at) index. */
+int store_last_reading(struct store *st, const char *patient, enum metric m, dho_time_t *at);
+
 /* Assigns device to patient from time from; the device's open assignment,
  * if any, ends at from. */
 int store_device_assign(struct store *st, const char *device, const char *patient,
@@ -168,6 +182,8 @@ int store_alert_find_open(struct store *st, const char *patient, const char *rul
 int store_alert_get(struct store *st, int64_t id, struct alert *out);
 /* Inserts a (id 0, which is then set) or updates it. */
 int store_alert_save(struct store *st, struct alert *a);
+/* The open alert whose ack deadline passed longest ago; DHO_ENOTFOUND. */
+int store_alert_next_due(struct store *st, dho_time_t now, struct alert *out);
 int store_alert_list(struct store *st, const struct store_alert_filter *f,
                      store_alert_cb cb, void *ctx);
 

@@ -58,6 +58,9 @@ static const struct {
 	{ "mg/dL", 2 },
 };
 
+/* Room for doc_describe(): a quoted string of up to 32 bytes and a note. */
+#define DOC_DESCRIBE_LEN 64
+
 /* A unit metric.c learns later without an entry above. */
 #define DOC_CONV_DECIMALS_DEFAULT 3
 
@@ -360,25 +363,25 @@ doc_copy_text(char *dst, size_t cap, const char *src)
 
 /* Describes a JSON value that is not what was wanted, for a reason. */
 static void
-doc_describe(const json_t *v, char *buf, size_t len)
+doc_describe(const json_t *v, char buf[DOC_DESCRIBE_LEN])
 {
 	char text[33];
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		doc_copy_text(text, sizeof(text), json_string_value(v));
-		snprintf(buf, len, "\"%s\"%s (a string)", text,
+		snprintf(buf, DOC_DESCRIBE_LEN, "\"%s\"%s (a string)", text,
 		         strlen(json_string_value(v)) >= sizeof(text) ? "..." : "");
 		break;
-	case JSON_OBJECT: snprintf(buf, len, "an object"); break;
-	case JSON_ARRAY: snprintf(buf, len, "an array"); break;
+	case JSON_OBJECT: snprintf(buf, DOC_DESCRIBE_LEN, "an object"); break;
+	case JSON_ARRAY: snprintf(buf, DOC_DESCRIBE_LEN, "an array"); break;
 	case JSON_INTEGER:
-		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+		snprintf(buf, DOC_DESCRIBE_LEN, "%lld", (long long)json_integer_value(v));
 		break;
-	case JSON_REAL: snprintf(buf, len, "%.15g", json_real_value(v)); break;
-	case JSON_TRUE: snprintf(buf, len, "true"); break;
-	case JSON_FALSE: snprintf(buf, len, "false"); break;
-	case JSON_NULL: snprintf(buf, len, "null"); break;
+	case JSON_REAL: snprintf(buf, DOC_DESCRIBE_LEN, "%.15g", json_real_value(v)); break;
+	case JSON_TRUE: snprintf(buf, DOC_DESCRIBE_LEN, "true"); break;
+	case JSON_FALSE: snprintf(buf, DOC_DESCRIBE_LEN, "false"); break;
+	case JSON_NULL: snprintf(buf, DOC_DESCRIBE_LEN, "null"); break;
 	}
 }
 
@@ -427,12 +430,12 @@ doc_reject(struct doc_item *it, int code, const char *prefix, const char *fmt, .
 static int
 doc_time(const json_t *ts, dho_time_t now, dho_time_t *out, char *why, size_t len)
 {
-	char text[41];
+	char text[DOC_DESCRIBE_LEN];
 	const char *s;
 	dho_time_t t;
 
 	if (!json_is_string(ts)) {
-		doc_describe(ts, text, sizeof(text));
+		doc_describe(ts, text);
 		snprintf(why, len, "ts %s is not an RFC 3339 time string", text);
 		return DHO_EINVAL;
 	}
@@ -466,7 +469,7 @@ static int
 doc_value(enum metric m, const json_t *v, const char *raw, const struct doc_span *sp,
           double *out, int *decimals, char *why, size_t len)
 {
-	char text[48];
+	char text[DOC_DESCRIBE_LEN];
 
 	*decimals = 0;
 	if (m == METRIC_CONSCIOUSNESS) {
@@ -474,7 +477,7 @@ doc_value(enum metric m, const json_t *v, const char *raw, const struct doc_span
 
 		if (s != NULL && strlen(s) == 1 && metric_acvpu_value(s[0], out) == DHO_OK)
 			return DHO_OK;
-		doc_describe(v, text, sizeof(text));
+		doc_describe(v, text);
 		snprintf(why, len, "consciousness value %s is not one of \"A\", \"C\", \"V\", \"P\", \"U\"",
 		         text);
 		return DHO_EINVAL;
@@ -495,7 +498,7 @@ doc_value(enum metric m, const json_t *v, const char *raw, const struct doc_span
 			                        : doc_value_decimals(*out);
 		return DHO_OK;
 	}
-	doc_describe(v, text, sizeof(text));
+	doc_describe(v, text);
 	snprintf(why, len, "%s value %s is not a number", metric_name(m), text);
 	return DHO_EINVAL;
 }
@@ -524,7 +527,7 @@ static void
 doc_item(const struct doc_parts *p, const char *raw, dho_time_t now, dho_time_t at,
          struct doc_item *it)
 {
-	char why[DHO_ERRLEN], sent[48];
+	char why[DHO_ERRLEN], sent[DOC_DESCRIBE_LEN];
 	const char *unit = NULL;
 	enum metric m;
 	double v, canon;
@@ -536,7 +539,7 @@ doc_item(const struct doc_parts *p, const char *raw, dho_time_t now, dho_time_t 
 		return;
 	}
 	if (!json_is_string(p->metric)) {
-		doc_describe(p->metric, sent, sizeof(sent));
+		doc_describe(p->metric, sent);
 		doc_reject(it, DHO_EINVAL, p->prefix, "metric %s is not a string", sent);
 		return;
 	}
@@ -547,7 +550,7 @@ doc_item(const struct doc_parts *p, const char *raw, dho_time_t now, dho_time_t 
 	}
 	if (p->unit != NULL) {
 		if (!json_is_string(p->unit)) {
-			doc_describe(p->unit, sent, sizeof(sent));
+			doc_describe(p->unit, sent);
 			doc_reject(it, DHO_EINVAL, p->prefix, "%s unit %s is not a string",
 			           metric_name(m), sent);
 			return;
@@ -638,13 +641,13 @@ doc_seq_text(const char *s, size_t n, uint64_t *out, char *err, size_t errlen)
 static int
 doc_seq_json(const json_t *seq, uint64_t *out, char *err, size_t errlen)
 {
-	char text[48];
+	char text[DOC_DESCRIBE_LEN];
 
 	if (json_is_integer(seq) && json_integer_value(seq) >= 0) {
 		*out = (uint64_t)json_integer_value(seq);
 		return DHO_OK;
 	}
-	doc_describe(seq, text, sizeof(text));
+	doc_describe(seq, text);
 	return doc_fail(err, errlen, DHO_EINVAL, "seq %s is not an unsigned 64-bit integer", text);
 }
 
@@ -669,12 +672,13 @@ static int
 doc_readings(const json_t *arr, const char *raw, const struct doc_scan *sc, dho_time_t now,
              struct doc_result *out, char *err, size_t errlen)
 {
-	char prefix[32];
+	char prefix[32], text[DOC_DESCRIBE_LEN];
 	size_t n;
 
-	if (!json_is_array(arr))
-		return doc_fail(err, errlen, DHO_EINVAL, "readings is a %s, not an array",
-		                doc_type_name(arr));
+	if (!json_is_array(arr)) {
+		doc_describe(arr, text);
+		return doc_fail(err, errlen, DHO_EINVAL, "readings is %s, not an array", text);
+	}
 	n = json_array_size(arr);
 	if (n == 0)
 		return doc_fail(err, errlen, DHO_EINVAL, "readings is empty");
@@ -687,8 +691,8 @@ doc_readings(const json_t *arr, const char *raw, const struct doc_scan *sc, dho_
 
 		snprintf(prefix, sizeof(prefix), "readings[%zu]: ", i);
 		if (!json_is_object(e)) {
-			doc_reject(&out->items[i], DHO_EINVAL, prefix, "a %s, not an object",
-			           doc_type_name(e));
+			doc_describe(e, text);
+			doc_reject(&out->items[i], DHO_EINVAL, prefix, "%s is not an object", text);
 			continue;
 		}
 		p.metric = json_object_get(e, "metric");
