@@ -22,6 +22,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "engine.h"
+#include "gatt.h"
 #include "ident.h"
 #include "log.h"
 #include "store.h"
@@ -1076,6 +1077,45 @@ cmd_audit(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* ---- decode gatt ---- */
+
+static int
+cmd_decode_gatt(struct cli *c, int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL };
+	uint8_t buf[GATT_MAX_VALUE];
+	struct gatt_value v;
+	char err[DHO_ERRLEN];
+	char *json = NULL;
+	uint16_t uuid;
+	size_t n;
+	int rc = cli_parse("decode gatt", argc, argv, NULL, pos, 2, 2);
+
+	(void)c;
+	if (rc != CLI_OK)
+		return rc;
+	if (gatt_parse_uuid(pos[0], &uuid) != DHO_OK) {
+		cli_err("decode gatt: UUID '%s' is not a 16-bit Bluetooth UUID (2A35, 0x2a35) or its 128-bit base form",
+		        pos[0]);
+		return CLI_USAGE;
+	}
+	if (gatt_parse_hex(pos[1], buf, sizeof(buf), &n, err, sizeof(err)) != DHO_OK) {
+		cli_err("decode gatt: HEX: %s", err);
+		return CLI_USAGE;
+	}
+	if (gatt_decode(uuid, buf, n, &v, err, sizeof(err)) != DHO_OK) {
+		cli_err("decode gatt: %s", err);
+		return CLI_USAGE;
+	}
+	if (gatt_to_json(&v, &json) != DHO_OK) {
+		cli_err("decode gatt: out of memory");
+		return CLI_FAIL;
+	}
+	puts(json);
+	free(json);
+	return CLI_OK;
+}
+
 /* ---- nurse actions ---- */
 
 static int
@@ -1185,6 +1225,8 @@ static const struct cli_command cli_commands[] = {
 	  "Acknowledge an alert; the running daemon publishes the acked event.", true },
 	{ "resolve", NULL, cmd_resolve, "resolve ALERT --by USER [--note TEXT]",
 	  "Resolve an alert; the running daemon publishes the resolved event.", true },
+	{ "decode", "gatt", cmd_decode_gatt, "decode gatt UUID HEX",
+	  "Decode one BLE GATT characteristic value and print it as JSON.", false },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "Counts: readings, quarantined, alerts by state, outbox pending, last message.", true },
 	{ "audit", NULL, cmd_audit, "audit [--since TIME] [--json]",
