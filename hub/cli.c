@@ -1328,7 +1328,11 @@ cli_main(int argc, char **argv)
 		c.config_path = getenv("DHOHUB_CONFIG");
 	if (c.config_path == NULL && access("/etc/dhohub/dhohub.conf", F_OK) == 0)
 		c.config_path = "/etc/dhohub/dhohub.conf";
-	if (config_load(c.config_path, engine_config_check, stderr, &c.cfg) != DHO_OK)
+	/* Warnings are for check-config and the daemon's log; the other
+	 * commands keep stderr for their own errors. */
+	if (config_load_flags(c.config_path, engine_config_check, stderr,
+	                      (cmd->fn == cmd_check_config || cmd->fn == cmd_run) ? 0 : CONFIG_NO_WARNINGS,
+	                      &c.cfg) != DHO_OK)
 		return CLI_USAGE;
 	if (timefmt_set_zone(c.cfg->timezone) != DHO_OK) {
 		cli_err("[hub] timezone '%s' is not a known time zone", c.cfg->timezone);
