@@ -1,0 +1,594 @@
+/*
+ * test_spine.c: the hub spine on the real parts. Each test starts its own
+ * Mosquitto on a free loopback port and drives `dhohub run` only through
+ * MQTT and the CLI, as the contract's outside users do.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+struct env {
+	char dir[64];
+	char conf[128];
+	int port;
+	pid_t broker;
+	pid_t hub;
+	pid_t sub;
+	char alerts[128];   /* mosquitto_sub -v output of <prefix>/alerts/# */
+};
+
+static const char *
+hub_bin(void)
+{
+	const char *b = getenv("DHOHUB_BIN");
+	return b ? b : "dhohub";
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool
+port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static pid_t
+spawn(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		FILE *f = fopen(log, "a");
+		if (f) {
+			dup2(fileno(f), 1);
+			dup2(fileno(f), 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void
+stop(pid_t *pid, int sig)
+{
+	int st;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, &st, 0);
+	*pid = -1;
+}
+
+/* Runs a shell command line and returns its stdout (malloc'd) and status. */
+static char *
+run(int *status, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *p;
+	char *out = NULL;
+	size_t n = 0, cap = 0;
+	char buf[4096];
+	size_t got;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((got = fread(buf, 1, sizeof(buf), p)) > 0) {
+		if (n + got + 1 > cap) {
+			cap = (n + got + 1) * 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		memcpy(out + n, buf, got);
+		n += got;
+	}
+	st = pclose(p);
+	if (out == NULL)
+		out = calloc(1, 1);
+	out[n] = '\0';
+	if (status)
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return out;
+}
+
+/* A CLI command against the test's config; returns the exit code. */
+static int
+cli(struct env *e, char **out, const char *args)
+{
+	int st;
+	char *o = run(&st, "%s -c %s %s 2>>%s/cli.err", hub_bin(), e->conf, args, e->dir);
+
+	if (out)
+		*out = o;
+	else
+		free(o);
+	return st;
+}
+
+static void
+pub(struct env *e, const char *topic, const char *payload)
+{
+	int st;
+	char *o;
+	char file[160];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/payload", e->dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(payload, f);
+	fclose(f);
+	o = run(&st, "mosquitto_pub -p %d -q 1 -t '%s' -f %s", e->port, topic, file);
+	free(o);
+	assert_int_equal(st, 0);
+}
+
+static void
+hub_start(struct env *e)
+{
+	char log[160];
+	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
+
+	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
+	e->hub = spawn(log, argv);
+	/* The retained status says online once the session is up. */
+	for (int i = 0; i < 100; i++) {
+		int st;
+		char *o = run(&st, "mosquitto_sub -p %d -t 'dho/v1/hub/%s/status' -C 1 -W 1 2>/dev/null",
+		              e->port, "itest");
+		bool up = strstr(o, "online") != NULL;
+		free(o);
+		if (up)
+			return;
+		usleep(100 * 1000);
+	}
+	fail_msg("hub did not come online");
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	char path[160], log[160];
+	FILE *f;
+
+	snprintf(e->dir, sizeof(e->dir), "/tmp/dho-itest.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	e->port = free_port();
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	f = fopen(path, "w");
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+	           "max_queued_messages 0\n", e->port);
+	fclose(f);
+	{
+		const char *m = getenv("MOSQUITTO_BIN");
+		char *argv[] = { (char *)(m ? m : "/usr/sbin/mosquitto"), "-c", path, NULL };
+		snprintf(log, sizeof(log), "%s/mosquitto.log", e->dir);
+		e->broker = spawn(log, argv);
+	}
+	for (int i = 0; i < 100 && !port_open(e->port); i++)
+		usleep(50 * 1000);
+	assert_true(port_open(e->port));
+	snprintf(e->conf, sizeof(e->conf), "%s/hub.conf", e->dir);
+	f = fopen(e->conf, "w");
+	fprintf(f, "[broker]\nurl = tcp://127.0.0.1:%d\nclient_id = itest\ntenants = vefsn, rana\n\n"
+	           "[store]\npath = %s/hub.db\n\n"
+	           "[tenant:vefsn]\nhome_team = home-nursing/vefsn\nhospital_team = hospital-dho/mosjoen\n"
+	           "hospital_days = 14\n\n[tenant:rana]\nhome_team = home-nursing/rana\n\n"
+	           "[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
+	           "[team:hospital-dho/mosjoen]\n\n[team:home-nursing/rana]\n\n"
+	           "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n", e->port, e->dir);
+	fclose(f);
+	snprintf(e->alerts, sizeof(e->alerts), "%s/alerts.txt", e->dir);
+	{
+		char port[16];
+		char *argv[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", "dho/v1/alerts/#", NULL };
+		snprintf(port, sizeof(port), "%d", e->port);
+		e->sub = spawn(e->alerts, argv);
+	}
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+	char *o;
+
+	if (e->hub > 0) {
+		stop(&e->hub, SIGTERM);
+	}
+	stop(&e->sub, SIGTERM);
+	stop(&e->broker, SIGTERM);
+	o = run(NULL, "rm -rf %s", e->dir);
+	free(o);
+	free(e);
+	return 0;
+}
+
+static void
+today(char *buf, size_t len, int days_ago)
+{
+	time_t t = time(NULL) - (time_t)days_ago * 86400;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+static void
+enroll(struct env *e, const char *patient, const char *device, int discharged_days_ago,
+       const char *extra)
+{
+	char d[16], args[512];
+
+	today(d, sizeof(d), discharged_days_ago);
+	snprintf(args, sizeof(args), "patient add %s --tenant vefsn --program copd --discharged %s %s",
+	         patient, d, extra);
+	assert_int_equal(cli(e, NULL, args), 0);
+	snprintf(args, sizeof(args), "device assign %s --patient %s", device, patient);
+	assert_int_equal(cli(e, NULL, args), 0);
+}
+
+static json_t *
+cli_json(struct env *e, const char *args)
+{
+	char *out = NULL;
+	json_error_t err;
+	json_t *doc;
+	int st = cli(e, &out, args);
+
+	assert_int_equal(st, 0);
+	doc = json_loads(out, 0, &err);
+	if (doc == NULL)
+		fail_msg("not JSON from '%s': %s\n%s", args, err.text, out);
+	free(out);
+	return doc;
+}
+
+static json_int_t
+stat_int(struct env *e, const char *key)
+{
+	json_t *s = cli_json(e, "stats --json");
+	json_int_t v = json_integer_value(json_object_get(s, key));
+
+	assert_true(json_is_integer(json_object_get(s, key)));
+	json_decref(s);
+	return v;
+}
+
+/* Waits until stats key reaches want, up to secs seconds. */
+static json_int_t
+wait_stat(struct env *e, const char *key, json_int_t want, int secs)
+{
+	json_int_t v = -1;
+
+	for (int i = 0; i < secs * 10; i++) {
+		if ((v = stat_int(e, key)) >= want)
+			return v;
+		usleep(100 * 1000);
+	}
+	return v;
+}
+
+/* Counts lines of the alert feed that contain all of the given strings. */
+static int
+alert_lines(struct env *e, const char *a, const char *b)
+{
+	FILE *f = fopen(e->alerts, "r");
+	char line[4096];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && (b == NULL || strstr(line, b)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int
+wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs)
+{
+	int n = 0;
+
+	for (int i = 0; i < secs * 10; i++) {
+		if ((n = alert_lines(e, a, b)) >= want)
+			return n;
+		usleep(100 * 1000);
+	}
+	return n;
+}
+
+static void
+test_readings_stored(void **state)
+{
+	struct env *e = *state;
+	json_t *r, *first;
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 95, \"unit\": \"%\"}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading",
+	    "{\"seq\": 2, \"readings\": [{\"metric\": \"bp_sys\", \"value\": 141},"
+	    " {\"metric\": \"bp_dia\", \"value\": 88}, {\"metric\": \"pulse\", \"value\": 77}]}");
+	assert_int_equal(wait_stat(e, "readings", 4, 10), 4);
+	r = cli_json(e, "readings --patient P1 --json");
+	assert_int_equal(json_array_size(r), 4);
+	first = json_array_get(r, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "patient")), "P1");
+	assert_string_equal(json_string_value(json_object_get(first, "device")), "oxy-1");
+	assert_non_null(json_object_get(first, "metric"));
+	assert_non_null(json_object_get(first, "value"));
+	assert_non_null(json_object_get(first, "unit"));
+	assert_non_null(json_object_get(first, "measured_at"));
+	assert_non_null(json_object_get(first, "received_at"));
+	assert_true(json_is_array(json_object_get(first, "flags")));
+	assert_true(json_is_integer(json_object_get(first, "seq")));
+	json_decref(r);
+}
+
+static void
+test_red_alert_on_team_topic(void **state)
+{
+	struct env *e = *state;
+	json_t *a, *doc;
+
+	enroll(e, "P1", "oxy-1", 2, "");                         /* hospital phase */
+	enroll(e, "P2", "oxy-2", 30, "");                        /* home phase */
+	enroll(e, "P3", "oxy-3", 2, "--team home-nursing/rana"); /* pinned */
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 86}");
+	pub(e, "dho/v1/vefsn/dev/oxy-2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 90}");
+	pub(e, "dho/v1/vefsn/dev/oxy-3/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 80}");
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/hospital-dho/mosjoen ", "\"P1\"", 1, 10), 1);
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/vefsn ", "\"P2\"", 1, 10), 1);
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/rana ", "\"P3\"", 1, 10), 1);
+	a = cli_json(e, "alerts --patient P1 --json");
+	assert_int_equal(json_array_size(a), 1);
+	doc = json_array_get(a, 0);
+	assert_string_equal(json_string_value(json_object_get(doc, "event")), "opened");
+	assert_string_equal(json_string_value(json_object_get(doc, "severity")), "red");
+	assert_string_equal(json_string_value(json_object_get(doc, "rule")), "threshold.spo2");
+	assert_string_equal(json_string_value(json_object_get(doc, "state")), "open");
+	assert_string_equal(json_string_value(json_object_get(doc, "team")), "hospital-dho/mosjoen");
+	assert_string_equal(json_string_value(json_object_get(doc, "tenant")), "vefsn");
+	assert_int_equal(json_integer_value(json_object_get(doc, "level")), 0);
+	assert_true(json_is_false(json_object_get(doc, "cleared")));
+	assert_int_equal(json_integer_value(json_object_get(doc, "value")), 86);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "reason")), "88"));
+	json_decref(a);
+	a = cli_json(e, "alerts --patient P2 --json");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "severity")), "yellow");
+	json_decref(a);
+}
+
+static void
+test_second_low_reading_no_second_alert(void **state)
+{
+	struct env *e = *state;
+	json_t *a;
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 86}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 2, \"metric\": \"spo2\", \"value\": 85}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 3, \"metric\": \"spo2\", \"value\": 84}");
+	assert_int_equal(wait_stat(e, "readings", 3, 10), 3);
+	assert_int_equal(wait_alert_lines(e, "\"opened\"", NULL, 1, 10), 1);
+	sleep(2);
+	assert_int_equal(alert_lines(e, "\"opened\"", NULL), 1);
+	a = cli_json(e, "alerts --patient P1 --json");
+	assert_int_equal(json_array_size(a), 1);
+	json_decref(a);
+}
+
+static void
+test_bad_input_quarantined(void **state)
+{
+	struct env *e = *state;
+	char big[70000], ts_future[160], ts_old[160], when[32];
+	json_t *q;
+	const char *topic = "dho/v1/vefsn/dev/oxy-1/reading";
+	time_t t;
+	struct tm tm;
+	char *out = NULL;
+	char longid[80];
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	pub(e, topic, "{\"metric\": \"spo2\", \"value\": ");
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "{\"metric\": \"spo2\", \"value\": 95}", 31);
+	pub(e, topic, big);
+	pub(e, topic, "{\"metric\": \"mood\", \"value\": 3}");
+	pub(e, topic, "{\"metric\": \"spo2\", \"value\": 95, \"unit\": \"furlong\"}");
+	pub(e, topic, "{\"metric\": \"spo2\", \"value\": \"95\"}");
+	pub(e, topic, "{\"metric\": \"spo2\", \"value\": 140}");
+	t = time(NULL) + 3600;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(ts_future, sizeof(ts_future), "{\"ts\": \"%s\", \"metric\": \"spo2\", \"value\": 95}", when);
+	pub(e, topic, ts_future);
+	t = time(NULL) - 40 * 86400;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(ts_old, sizeof(ts_old), "{\"ts\": \"%s\", \"metric\": \"spo2\", \"value\": 95}", when);
+	pub(e, topic, ts_old);
+	pub(e, "dho/v1/vefsn/dev/stranger/reading", "{\"metric\": \"spo2\", \"value\": 95}");
+	pub(e, "dho/v1/rana/dev/oxy-1/reading", "{\"metric\": \"spo2\", \"value\": 95}");
+	assert_int_equal(wait_stat(e, "quarantined", 10, 10), 10);
+	q = cli_json(e, "quarantine --json");
+	assert_int_equal(json_array_size(q), 10);
+	for (size_t i = 0; i < json_array_size(q); i++) {
+		json_t *o = json_array_get(q, i);
+		assert_true(strlen(json_string_value(json_object_get(o, "reason"))) > 5);
+		assert_non_null(json_object_get(o, "topic"));
+		assert_non_null(json_object_get(o, "payload"));
+		assert_non_null(json_object_get(o, "at"));
+	}
+	json_decref(q);
+	/* the daemon is still alive and storing */
+	pub(e, topic, "{\"seq\": 9, \"metric\": \"spo2\", \"value\": 95}");
+	assert_int_equal(wait_stat(e, "readings", 1, 10), 1);
+	assert_int_equal(waitpid(e->hub, NULL, WNOHANG), 0);
+	/* forbidden identifiers on the command line, and unknown objects */
+	assert_int_equal(cli(e, NULL, "patient add 'P 1' --tenant vefsn --program copd --discharged 2026-12-01"), 2);
+	assert_int_equal(cli(e, NULL, "patient add 'P/1' --tenant vefsn --program copd --discharged 2026-12-01"), 2);
+	memset(longid, 'x', 65);
+	longid[65] = '\0';
+	{
+		char args[256];
+		snprintf(args, sizeof(args), "patient add %s --tenant vefsn --program copd --discharged 2026-12-01", longid);
+		assert_int_equal(cli(e, NULL, args), 2);
+	}
+	assert_int_equal(cli(e, &out, "patient show nobody"), 3);
+	free(out);
+	assert_int_equal(cli(e, NULL, "readings --patient nobody"), 3);
+}
+
+static void
+test_redelivered_seq_stored_once(void **state)
+{
+	struct env *e = *state;
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 5, \"metric\": \"spo2\", \"value\": 95}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 5, \"metric\": \"spo2\", \"value\": 95}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 5, \"metric\": \"spo2\", \"value\": 97}");
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 6, \"metric\": \"spo2\", \"value\": 96}");
+	assert_int_equal(wait_stat(e, "readings", 2, 10), 2);
+	sleep(1);
+	assert_int_equal(stat_int(e, "readings"), 2);
+}
+
+static void
+test_kill9_twice_during_stream(void **state)
+{
+	struct env *e = *state;
+	char file[160], *o;
+	FILE *f;
+	pid_t publisher;
+	int st;
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	snprintf(file, sizeof(file), "%s/stream", e->dir);
+	f = fopen(file, "w");
+	for (int i = 1; i <= 2000; i++)
+		fprintf(f, "{\"seq\": %d, \"metric\": \"pulse\", \"value\": %d}\n", i, 60 + i % 20);
+	fclose(f);
+	publisher = fork();
+	if (publisher == 0) {
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "mosquitto_pub -p %d -q 1 -t dho/v1/vefsn/dev/oxy-1/reading -l < %s",
+		         e->port, file);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (int round = 0; round < 2; round++) {
+		json_int_t before = wait_stat(e, "readings", 200 + round * 600, 30);
+		assert_true(before > 0);
+		stop(&e->hub, SIGKILL);
+		hub_start(e);
+	}
+	waitpid(publisher, &st, 0);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(wait_stat(e, "readings", 2000, 60), 2000);
+	sleep(1);
+	assert_int_equal(stat_int(e, "readings"), 2000);
+	o = run(&st, "sqlite3 %s/hub.db 'PRAGMA integrity_check; SELECT count(*) FROM readings;"
+	             " SELECT count(DISTINCT seq) FROM readings;'", e->dir);
+	assert_string_equal(o, "ok\n2000\n2000\n");
+	free(o);
+}
+
+static void
+test_cli_change_applies_while_running(void **state)
+{
+	struct env *e = *state;
+	json_t *a;
+
+	enroll(e, "P1", "oxy-1", 2, "");
+	hub_start(e);
+	assert_int_equal(cli(e, NULL, "rule set --patient P1 'threshold.spo2 = red<95'"), 0);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 94}");
+	assert_int_equal(wait_alert_lines(e, "\"opened\"", "\"red\"", 1, 10), 1);
+	a = cli_json(e, "rule list --patient P1 --json");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "origin")), "patient");
+	json_decref(a);
+	/* an ack from the CLI is published by the daemon */
+	assert_int_equal(cli(e, NULL, "ack A1 --by nurse.kari --note 'called patient'"), 0);
+	assert_int_equal(wait_alert_lines(e, "\"acked\"", "nurse.kari", 1, 5), 1);
+	assert_int_equal(cli(e, NULL, "ack A99 --by nurse.kari"), 3);
+	/* SIGTERM: clean exit 0 */
+	{
+		int st;
+		kill(e->hub, SIGTERM);
+		waitpid(e->hub, &st, 0);
+		e->hub = -1;
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_readings_stored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_red_alert_on_team_topic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_low_reading_no_second_alert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_quarantined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redelivered_seq_stored_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_twice_during_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli_change_applies_while_running, setup, teardown),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
