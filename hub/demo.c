@@ -266,7 +266,8 @@ demo_run(const char *config_path, int duration_s)
 	         "[tenant:vefsn]\nhome_team = home-nursing/vefsn\nhospital_team = hospital-dho/mosjoen\n"
 	         "hospital_days = 14\n\n[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
 	         "[team:hospital-dho/mosjoen]\n\n"
-	         "[program:copd]\nthreshold.spo2 = red<88 yellow<92\nthreshold.pulse = red>130 yellow>110\n\n"
+	         "[program:copd]\nthreshold.spo2 = red<88 yellow<92\nthreshold.pulse = red>130 yellow>110\n"
+	         "missing.spo2 = 6s red:12s\n\n"
 	         "[program:heart-failure]\nthreshold.weight = red>86 yellow>84\n"
 	         "threshold.bp_sys = red<90 yellow<100 yellow>160\n",
 	         url, db);
@@ -297,7 +298,7 @@ demo_run(const char *config_path, int duration_s)
 		snprintf(body, sizeof(body),
 		         "{\"seq\": %d, \"ts\": \"%s\", \"readings\": [{\"metric\": \"spo2\", \"value\": %d},"
 		         " {\"metric\": \"pulse\", \"value\": %d}]}",
-		         tick, ts, 96 - tick % 12, 80 + tick % 12);
+		         tick, ts, 96 - 2 * (tick % 8), 80 + tick % 12);
 		demo_publish(devices, "oxy-ola", body);
 		snprintf(body, sizeof(body),
 		         "{\"seq\": %d, \"ts\": \"%s\", \"metric\": \"weight\", \"value\": %.1f, \"unit\": \"kg\"}",

@@ -287,7 +287,10 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 		a.opened_at = now;
 	}
 	if (step.opened || step.raised) {
-		engine_alert_reading(&a, r, reason);
+		if (r != NULL)
+			engine_alert_reading(&a, r, reason);
+		else
+			snprintf(a.reason, sizeof(a.reason), "%s", reason);
 		if (n2) {
 			a.has_news2 = true;
 			a.news2_total = n2->total;
@@ -402,13 +405,95 @@ engine_overdue(struct engine *e, struct alert *a, dho_time_t now)
 	return engine_emit(e, a, "escalated", a->team, now);
 }
 
+/* The newest reading of patient p of metric m, or of any metric when
+ * any is set; 0 when there is none. */
+static int
+engine_last(struct engine *e, const struct store_patient *p, bool any, enum metric m,
+            dho_time_t *last)
+{
+	dho_time_t t;
+	int rc;
+
+	*last = 0;
+	for (int i = any ? 0 : (int)m; i < (any ? METRIC_COUNT : (int)m + 1); i++) {
+		rc = store_last_reading(e->st, p->id, (enum metric)i, &t);
+		if (rc == DHO_OK && t > *last)
+			*last = t;
+		else if (rc != DHO_OK && rc != DHO_ENOTFOUND)
+			return rc;
+	}
+	return DHO_OK;
+}
+
+struct engine_due {
+	struct engine *e;
+	dho_time_t now;
+	int count;
+	int rc;
+};
+
+/*
+ * The missing-measurement rules of one patient: silence since the last
+ * reading (or since enrollment) past D opens a yellow alert, past D2 a red
+ * one. The patient's next check is set to its earliest deadline still to
+ * come, so the daemon looks again at the right moment and after a restart.
+ */
+static int
+engine_missing_patient(void *ctx, const struct store_patient *p)
+{
+	struct engine_due *d = ctx;
+	struct engine *e = d->e;
+	struct engine_rules set;
+	dho_time_t next = d->now + 60;  /* picks up new rules within a minute */
+	int rc;
+
+	d->count++;
+	if ((rc = engine_effective(e, p, &set)) != DHO_OK)
+		return d->rc = rc;
+	for (size_t i = 0; i < set.n && rc == DHO_OK; i++) {
+		const struct rule *rule = set.r[i].rule;
+		struct rules_finding f;
+		int64_t yellow, red;
+		dho_time_t last, since;
+		enum metric m = METRIC_SPO2;
+		bool any;
+
+		if (rules_kind(rule) != RULE_MISSING)
+			continue;
+		any = rules_metric(rule, &m) != DHO_OK;
+		if ((rc = engine_last(e, p, any, m, &last)) != DHO_OK)
+			break;
+		since = last > p->enrolled_at ? last : p->enrolled_at;
+		rules_missing_deadlines(rule, &yellow, &red);
+		if (since + yellow > d->now && since + yellow < next)
+			next = since + yellow;
+		if (red > 0 && since + red > d->now && since + red < next)
+			next = since + red;
+		if (since + yellow > d->now)
+			continue;
+		rc = rules_check_missing(rule, d->now - since, &f);
+		if (rc == DHO_OK && f.severity != RULES_NONE)
+			rc = engine_apply(e, p, rules_key(rule), engine_severity(f.severity), NULL,
+			                  f.reason, NULL, d->now);
+	}
+	engine_rules_release(&set);
+	if (rc == DHO_OK)
+		rc = store_patient_check_at(e->st, p->id, next);
+	return d->rc = rc;
+}
+
 int
 engine_tick(struct engine *e, dho_time_t now, int *work)
 {
+	struct engine_due due = { e, now, 0, DHO_OK };
 	struct alert a;
 	int rc;
 
 	*work = 0;
+	rc = store_patient_due(e->st, now, 64, engine_missing_patient, &due);
+	if (rc != DHO_OK)
+		return due.rc != DHO_OK ? due.rc : rc;
+	*work += due.count;
 	/* A bounded batch per call keeps the write lock short. */
 	while (*work < 64) {
 		rc = store_alert_next_due(e->st, now, &a);
@@ -478,6 +563,14 @@ engine_reading(struct engine *e, const struct store_patient *p, const struct sto
 	for (size_t i = 0; i < set.n && rc == DHO_OK; i++) {
 		const struct rule *rule = set.r[i].rule;
 
+		if (rules_kind(rule) == RULE_MISSING) {
+			/* A reading ends the silence: a normal reading for the
+			 * missing rule of its metric and for missing.any. */
+			if (rules_metric(rule, &m) == DHO_OK && m != r->r.metric)
+				continue;
+			rc = engine_apply(e, p, rules_key(rule), ALERT_SEV_NONE, r, "", NULL, now);
+			continue;
+		}
 		if (rules_metric(rule, &m) != DHO_OK || m != r->r.metric)
 			continue;
 		reason[0] = '\0';
