@@ -218,7 +218,8 @@ setup(void **state)
 	           "hospital_days = 14\n\n[tenant:rana]\nhome_team = home-nursing/rana\n\n"
 	           "[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
 	           "[team:hospital-dho/mosjoen]\n\n[team:home-nursing/rana]\n\n"
-	           "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n", e->port, e->dir);
+	           "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
+	           "[program:hf]\nmissing.weight = 3s red:7s\nthreshold.weight = red>120\n", e->port, e->dir);
 	fclose(f);
 	snprintf(e->alerts, sizeof(e->alerts), "%s/alerts.txt", e->dir);
 	{
@@ -326,6 +327,38 @@ alert_lines(struct env *e, const char *a, const char *b)
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, a) && (b == NULL || strstr(line, b)))
 			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Distinct alert ids among the feed's lines containing a and b. Events are
+ * delivered at least once: a kill -9 between the broker's PUBACK and the
+ * outbox mark publishes an event again, with the same id, event and at.
+ * A duplicated alert would have a second id.
+ */
+static int
+alert_ids(struct env *e, const char *a, const char *b)
+{
+	FILE *f = fopen(e->alerts, "r");
+	char line[4096], ids[32][16];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "\"id\":\"");
+		char id[16] = "";
+		bool seen = false;
+
+		if (!strstr(line, a) || (b && !strstr(line, b)) || p == NULL)
+			continue;
+		sscanf(p + 6, "%15[^\"]", id);
+		for (int i = 0; i < n; i++)
+			seen = seen || strcmp(ids[i], id) == 0;
+		if (!seen && n < 32)
+			snprintf(ids[n++], sizeof(ids[0]), "%s", id);
+	}
 	fclose(f);
 	return n;
 }
@@ -577,6 +610,75 @@ test_cli_change_applies_while_running(void **state)
 	}
 }
 
+static void
+test_missing_across_restart(void **state)
+{
+	struct env *e = *state;
+	char d[16], args[256];
+	json_t *a;
+
+	today(d, sizeof(d), 2);
+	snprintf(args, sizeof(args), "patient add HF1 --tenant vefsn --program hf --discharged %s", d);
+	assert_int_equal(cli(e, NULL, args), 0);
+	snprintf(args, sizeof(args), "patient add HF2 --tenant vefsn --program hf --discharged %s", d);
+	assert_int_equal(cli(e, NULL, args), 0);
+	assert_int_equal(cli(e, NULL, "device assign scale-1 --patient HF1"), 0);
+	/* HF2's follow-up ends: its missing rule must never fire. */
+	assert_int_equal(cli(e, NULL, "patient end HF2"), 0);
+	hub_start(e);
+	assert_int_equal(wait_alert_lines(e, "\"opened\"", "missing.weight", 1, 10), 1);
+	/* kill -9 between the yellow and the red deadline */
+	stop(&e->hub, SIGKILL);
+	hub_start(e);
+	assert_int_equal(wait_alert_lines(e, "\"raised\"", "missing.weight", 1, 15), 1);
+	sleep(1);
+	assert_int_equal(alert_ids(e, "\"opened\"", "missing.weight"), 1);
+	assert_int_equal(alert_ids(e, "\"raised\"", "missing.weight"), 1);
+	assert_int_equal(alert_lines(e, "\"HF2\"", NULL), 0);
+	a = cli_json(e, "alerts --patient HF1 --json");
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "severity")), "red");
+	json_decref(a);
+	/* readings end the silence: clear_after (2) normal readings clear it */
+	pub(e, "dho/v1/vefsn/dev/scale-1/reading", "{\"seq\": 1, \"metric\": \"weight\", \"value\": 80}");
+	pub(e, "dho/v1/vefsn/dev/scale-1/reading", "{\"seq\": 2, \"metric\": \"weight\", \"value\": 80.2}");
+	assert_int_equal(wait_alert_lines(e, "\"event\":\"cleared\"", "missing.weight", 1, 10), 1);
+}
+
+static void
+test_gatt_and_acks_over_mqtt(void **state)
+{
+	struct env *e = *state;
+	json_t *r, *q;
+	char *out = NULL;
+
+	enroll(e, "P1", "cuff-1", 2, "");
+	hub_start(e);
+	/* 2A35 from the reference: 138/88 mmHg, MAP 120, pulse 60, status flags */
+	pub(e, "dho/v1/vefsn/dev/cuff-1/gatt",
+	    "{\"seq\": 77, \"uuid\": \"0x2A35\", \"hex\": \"1e8a00580078000000041114293b3c00012700\"}");
+	/* a special value (NaN systolic) is quarantined, the rest kept */
+	pub(e, "dho/v1/vefsn/dev/cuff-1/gatt",
+	    "{\"seq\": 78, \"uuid\": \"2a35\", \"hex\": \"00ff0758007800\"}");
+	pub(e, "dho/v1/vefsn/dev/cuff-1/gatt", "{\"seq\": 79, \"uuid\": \"2a35\", \"hex\": \"1e8a\"}");
+	assert_int_equal(wait_stat(e, "readings", 6, 10), 6);
+	r = cli_json(e, "readings --patient P1 --metric bp_sys --json");
+	assert_int_equal(json_array_size(r), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 0), "value")), 138);
+	assert_true(json_array_size(json_object_get(json_array_get(r, 0), "flags")) >= 3);
+	json_decref(r);
+	assert_int_equal(wait_stat(e, "quarantined", 2, 10), 2);
+	/* acks from dashboards: unknown alert and malformed ack are quarantined */
+	pub(e, "dho/v1/acks", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
+	pub(e, "dho/v1/acks", "{\"alert\": 1}");
+	assert_int_equal(wait_stat(e, "quarantined", 4, 10), 4);
+	q = cli_json(e, "quarantine --json");
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 2), "reason")), "A404"));
+	json_decref(q);
+	assert_int_equal(cli(e, &out, "decode gatt 2A1C 06B00E00FEDC070C050B321B"), 2);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -588,6 +690,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_redelivered_seq_stored_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_twice_during_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_change_applies_while_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_across_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gatt_and_acks_over_mqtt, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
