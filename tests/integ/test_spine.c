@@ -679,6 +679,37 @@ test_gatt_and_acks_over_mqtt(void **state)
 	free(out);
 }
 
+static void
+test_escalation_and_reminder(void **state)
+{
+	struct env *e = *state;
+	FILE *f = fopen(e->conf, "a");
+	json_t *a, *doc;
+	int before;
+
+	fputs("\n[alerts]\nack_s.red = 2\n", f);
+	fclose(f);
+	enroll(e, "P2", "oxy-2", 30, "");   /* home phase: home-nursing/vefsn */
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 80}");
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/vefsn ", "\"opened\"", 1, 10), 1);
+	/* unacked for ack_s.red: escalated, and the event goes to both teams */
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/vefsn ", "\"escalated\"", 1, 10), 1);
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/hospital-dho/mosjoen ", "\"escalated\"", 1, 10), 1);
+	a = cli_json(e, "alerts --patient P2 --json");
+	doc = json_array_get(a, 0);
+	assert_int_equal(json_integer_value(json_object_get(doc, "level")), 1);
+	assert_string_equal(json_string_value(json_object_get(doc, "team")), "hospital-dho/mosjoen");
+	json_decref(a);
+	/* the end of the chain: reminded every ack_s.red until acked */
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/hospital-dho/mosjoen ", "\"reminded\"", 1, 10), 1);
+	assert_int_equal(cli(e, NULL, "ack A1 --by nurse.kari"), 0);
+	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/hospital-dho/mosjoen ", "\"acked\"", 1, 5), 1);
+	before = alert_lines(e, "\"reminded\"", NULL);
+	sleep(5);
+	assert_int_equal(alert_lines(e, "\"reminded\"", NULL), before);
+}
+
 int
 main(void)
 {
@@ -692,6 +723,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cli_change_applies_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_across_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gatt_and_acks_over_mqtt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_and_reminder, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
