@@ -1,0 +1,385 @@
+/*
+ * harness.c: the integration tests' helpers (see harness.h).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+const char *
+hub_bin(void)
+{
+	const char *b = getenv("DHOHUB_BIN");
+	return b ? b : "dhohub";
+}
+
+int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+bool
+port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+pid_t
+spawn(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		FILE *f = fopen(log, "a");
+		if (f) {
+			dup2(fileno(f), 1);
+			dup2(fileno(f), 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void
+stop(pid_t *pid, int sig)
+{
+	int st;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, &st, 0);
+	*pid = -1;
+}
+
+/* Runs a shell command line and returns its stdout (malloc'd) and status. */
+char *
+run(int *status, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *p;
+	char *out = NULL;
+	size_t n = 0, cap = 0;
+	char buf[4096];
+	size_t got;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((got = fread(buf, 1, sizeof(buf), p)) > 0) {
+		if (n + got + 1 > cap) {
+			cap = (n + got + 1) * 2;
+			out = realloc(out, cap);
+			assert_non_null(out);
+		}
+		memcpy(out + n, buf, got);
+		n += got;
+	}
+	st = pclose(p);
+	if (out == NULL)
+		out = calloc(1, 1);
+	out[n] = '\0';
+	if (status)
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return out;
+}
+
+/* A CLI command against the test's config; returns the exit code. */
+int
+cli(struct env *e, char **out, const char *args)
+{
+	int st;
+	char *o = run(&st, "%s -c %s %s 2>>%s/cli.err", hub_bin(), e->conf, args, e->dir);
+
+	if (out)
+		*out = o;
+	else
+		free(o);
+	return st;
+}
+
+void
+pub(struct env *e, const char *topic, const char *payload)
+{
+	int st;
+	char *o;
+	char file[160];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/payload", e->dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs(payload, f);
+	fclose(f);
+	o = run(&st, "mosquitto_pub -p %d -q 1 -t '%s' -f %s", e->port, topic, file);
+	free(o);
+	assert_int_equal(st, 0);
+}
+
+void
+hub_start(struct env *e)
+{
+	char log[160];
+	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
+
+	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
+	e->hub = spawn(log, argv);
+	/* The retained status says online once the session is up. */
+	for (int i = 0; i < 100; i++) {
+		int st;
+		char *o = run(&st, "mosquitto_sub -p %d -t 'dho/v1/hub/%s/status' -C 1 -W 1 2>/dev/null",
+		              e->port, "itest");
+		bool up = strstr(o, "online") != NULL;
+		free(o);
+		if (up)
+			return;
+		usleep(100 * 1000);
+	}
+	fail_msg("hub did not come online");
+}
+
+void
+broker_start(struct env *e)
+{
+	char path[160], log[160];
+	const char *m = getenv("MOSQUITTO_BIN");
+	char *argv[] = { (char *)(m ? m : "/usr/sbin/mosquitto"), "-c", path, NULL };
+
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	snprintf(log, sizeof(log), "%s/mosquitto.log", e->dir);
+	e->broker = spawn(log, argv);
+	for (int i = 0; i < 100 && !port_open(e->port); i++)
+		usleep(50 * 1000);
+	assert_true(port_open(e->port));
+}
+
+struct env *
+env_new(const char *tail)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	char path[160];
+	FILE *f;
+
+	assert_non_null(e);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/dho-itest.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	e->port = free_port();
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+	           "max_queued_messages 0\n", e->port);
+	fclose(f);
+	broker_start(e);
+	snprintf(e->conf, sizeof(e->conf), "%s/hub.conf", e->dir);
+	f = fopen(e->conf, "w");
+	assert_non_null(f);
+	fprintf(f, "[broker]\nurl = tcp://127.0.0.1:%d\nclient_id = itest\ntenants = vefsn, rana\n\n"
+	           "[store]\npath = %s/hub.db\n\n"
+	           "[tenant:vefsn]\nhome_team = home-nursing/vefsn\nhospital_team = hospital-dho/mosjoen\n"
+	           "hospital_days = 14\n\n[tenant:rana]\nhome_team = home-nursing/rana\n\n"
+	           "[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
+	           "[team:hospital-dho/mosjoen]\n\n[team:home-nursing/rana]\n\n%s\n",
+	        e->port, e->dir, tail ? tail : "");
+	fclose(f);
+	snprintf(e->alerts, sizeof(e->alerts), "%s/alerts.txt", e->dir);
+	{
+		char port[16];
+		char *argv[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", "dho/v1/alerts/#", NULL };
+		snprintf(port, sizeof(port), "%d", e->port);
+		e->sub = spawn(e->alerts, argv);
+	}
+	return e;
+}
+
+void
+env_conf_append(struct env *e, const char *text)
+{
+	FILE *f = fopen(e->conf, "a");
+
+	assert_non_null(f);
+	fprintf(f, "\n%s\n", text);
+	fclose(f);
+}
+
+void
+env_free(struct env *e)
+{
+	char *o;
+
+	if (e == NULL)
+		return;
+	stop(&e->hub, SIGTERM);
+	stop(&e->sub, SIGTERM);
+	stop(&e->broker, SIGTERM);
+	if (getenv("DHO_KEEP_TEST_DIR") == NULL) {
+		o = run(NULL, "rm -rf %s", e->dir);
+		free(o);
+	} else {
+		fprintf(stderr, "kept %s\n", e->dir);
+	}
+	free(e);
+}
+
+void
+today(char *buf, size_t len, int days_ago)
+{
+	time_t t = time(NULL) - (time_t)days_ago * 86400;
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d", &tm);
+}
+
+void
+enroll(struct env *e, const char *patient, const char *device, int discharged_days_ago,
+       const char *extra)
+{
+	char d[16], args[512];
+
+	today(d, sizeof(d), discharged_days_ago);
+	snprintf(args, sizeof(args), "patient add %s --tenant vefsn --program copd --discharged %s %s",
+	         patient, d, extra);
+	assert_int_equal(cli(e, NULL, args), 0);
+	snprintf(args, sizeof(args), "device assign %s --patient %s", device, patient);
+	assert_int_equal(cli(e, NULL, args), 0);
+}
+
+json_t *
+cli_json(struct env *e, const char *args)
+{
+	char *out = NULL;
+	json_error_t err;
+	json_t *doc;
+	int st = cli(e, &out, args);
+
+	assert_int_equal(st, 0);
+	doc = json_loads(out, 0, &err);
+	if (doc == NULL)
+		fail_msg("not JSON from '%s': %s\n%s", args, err.text, out);
+	free(out);
+	return doc;
+}
+
+json_int_t
+stat_int(struct env *e, const char *key)
+{
+	json_t *s = cli_json(e, "stats --json");
+	json_int_t v = json_integer_value(json_object_get(s, key));
+
+	assert_true(json_is_integer(json_object_get(s, key)));
+	json_decref(s);
+	return v;
+}
+
+/* Waits until stats key reaches want, up to secs seconds. */
+json_int_t
+wait_stat(struct env *e, const char *key, json_int_t want, int secs)
+{
+	json_int_t v = -1;
+
+	for (int i = 0; i < secs * 10; i++) {
+		if ((v = stat_int(e, key)) >= want)
+			return v;
+		usleep(100 * 1000);
+	}
+	return v;
+}
+
+/* Counts lines of the alert feed that contain all of the given strings. */
+int
+alert_lines(struct env *e, const char *a, const char *b)
+{
+	FILE *f = fopen(e->alerts, "r");
+	char line[4096];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && (b == NULL || strstr(line, b)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Distinct alert ids among the feed's lines containing a and b. Events are
+ * delivered at least once: a kill -9 between the broker's PUBACK and the
+ * outbox mark publishes an event again, with the same id, event and at.
+ * A duplicated alert would have a second id.
+ */
+int
+alert_ids(struct env *e, const char *a, const char *b)
+{
+	FILE *f = fopen(e->alerts, "r");
+	char line[4096], ids[32][16];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "\"id\":\"");
+		char id[16] = "";
+		bool seen = false;
+
+		if (!strstr(line, a) || (b && !strstr(line, b)) || p == NULL)
+			continue;
+		sscanf(p + 6, "%15[^\"]", id);
+		for (int i = 0; i < n; i++)
+			seen = seen || strcmp(ids[i], id) == 0;
+		if (!seen && n < 32)
+			snprintf(ids[n++], sizeof(ids[0]), "%s", id);
+	}
+	fclose(f);
+	return n;
+}
+
+int
+wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs)
+{
+	int n = 0;
+
+	for (int i = 0; i < secs * 10; i++) {
+		if ((n = alert_lines(e, a, b)) >= want)
+			return n;
+		usleep(100 * 1000);
+	}
+	return n;
+}

@@ -1,0 +1,77 @@
+/*
+ * harness: what every integration test needs to drive the real parts. A
+ * test gets its own directory, a Mosquitto on a free loopback port, a hub
+ * configuration and a mosquitto_sub recording the alert feed; it runs the
+ * real dhohub binary and talks to it only through MQTT and the CLI, as the
+ * contract's outside users do.
+ *
+ * The helpers fail the running cmocka test on any surprise.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct env {
+	char dir[64];
+	char conf[128];
+	int port;
+	pid_t broker;
+	pid_t hub;
+	pid_t sub;
+	char alerts[128];   /* mosquitto_sub -v output of <prefix>/alerts/# */
+};
+
+/* The base configuration: client id itest, prefix dho/v1, tenants vefsn
+ * (home-nursing/vefsn escalating to hospital-dho/mosjoen, hospital phase
+ * 14 days) and rana (home-nursing/rana), followed by tail (programs and
+ * anything else the test needs). */
+struct env *env_new(const char *tail);
+void env_free(struct env *e);
+/* Appends text to the configuration (before the hub starts). */
+void env_conf_append(struct env *e, const char *text);
+
+const char *hub_bin(void);
+int free_port(void);
+bool port_open(int port);
+/* Starts argv with stdout and stderr appended to log. */
+pid_t spawn(const char *log, char *const argv[]);
+/* Sends sig to *pid, reaps it and sets *pid to -1. */
+void stop(pid_t *pid, int sig);
+
+/* Runs a shell command line; returns its stdout (malloc'd), *status the exit code. */
+char *run(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A CLI command against the test's config; returns the exit code. */
+int cli(struct env *e, char **out, const char *args);
+/* A CLI command that must succeed and print JSON. */
+json_t *cli_json(struct env *e, const char *args);
+/* Publishes payload QoS 1 on topic. */
+void pub(struct env *e, const char *topic, const char *payload);
+
+/* Starts (or restarts) Mosquitto on e->port and waits for its port. */
+void broker_start(struct env *e);
+/* Starts `dhohub run` and waits for its retained status to say online. */
+void hub_start(struct env *e);
+
+/* YYYY-MM-DD of days_ago days before today, local time. */
+void today(char *buf, size_t len, int days_ago);
+/* patient add PATIENT --tenant vefsn --program copd --discharged (days ago)
+ * EXTRA, then device assign DEVICE. EXTRA may hold another --program. */
+void enroll(struct env *e, const char *patient, const char *device, int discharged_days_ago,
+            const char *extra);
+
+json_int_t stat_int(struct env *e, const char *key);
+/* Waits until stats key reaches want, up to secs seconds; returns the last value. */
+json_int_t wait_stat(struct env *e, const char *key, json_int_t want, int secs);
+
+/* Lines of the alert feed that contain a and (unless NULL) b. */
+int alert_lines(struct env *e, const char *a, const char *b);
+/* Distinct alert ids among those lines. */
+int alert_ids(struct env *e, const char *a, const char *b);
+int wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs);
+
+#endif
