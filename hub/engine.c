@@ -28,7 +28,8 @@ struct engine {
 	struct store *st;
 	struct engine_program *programs;
 	size_t nprograms;
-	double window[ENGINE_WINDOW_MAX];
+	struct rules_sample window[ENGINE_WINDOW_MAX];
+	double values[ENGINE_WINDOW_MAX];
 };
 
 /* One effective rule: the program's, or the patient's override. */
@@ -508,31 +509,78 @@ engine_tick(struct engine *e, dho_time_t now, int *work)
 	return DHO_OK;
 }
 
-/* Evaluates one rule of r's metric; sev NONE when it has nothing to say. */
+/*
+ * NEWS2 for the reading r of patient p: the latest reading of each of the
+ * seven parameters measured within the rule's window up to r (r included),
+ * scored only when the set is complete. *applies is false for an incomplete
+ * set or a rule that is off, so neither opens nor clears an alert.
+ */
+static int
+engine_news2(struct engine *e, const struct store_patient *p, const struct rule *rule,
+             const struct store_reading *r, struct news2_result *out, bool *applies)
+{
+	int64_t window = rules_window(rule);
+	struct news2_set set = { 0 };
+	struct rules_sample last;
+	int scale, rc;
+
+	*applies = false;
+	if (rules_news2_scale(rule, &scale) != DHO_OK)
+		return DHO_OK;
+	for (int i = 0; i < NEWS2_NPARAMS; i++) {
+		enum metric m = news2_param_metric((enum news2_param)i);
+		size_t n = 0;
+
+		rc = store_reading_window(e->st, p->id, m, r->r.measured_at - window,
+		                          r->r.measured_at + 1, &last, 1, &n);
+		if (rc != DHO_OK)
+			return rc;
+		if (n == 0)
+			return DHO_OK;   /* incomplete: no partial score */
+		news2_set_put(&set, m, last.value);
+	}
+	rc = news2_score(&set, (enum news2_scale)scale, out);
+	if (rc == DHO_ERANGE || rc == DHO_ENOTFOUND) {
+		log_warnx("patient %s: NEWS2 not scored: %s", p->id, out->reason);
+		return DHO_OK;
+	}
+	if (rc != DHO_OK)
+		return rc;
+	*applies = true;
+	return DHO_OK;
+}
+
+/*
+ * Evaluates one rule for the reading r: f holds the severity (NONE when the
+ * reading is normal for it) and the reason. *applies is false when the rule
+ * has nothing to say about r (another kind, too little history), so that r
+ * neither opens nor clears its alert.
+ */
 static int
 engine_eval(struct engine *e, const struct store_patient *p, const struct rule *rule,
-            const struct store_reading *r, enum rules_severity *sev, char *reason, size_t len,
-            bool *applies)
+            const struct store_reading *r, struct rules_finding *f, bool *applies)
 {
 	int64_t window = rules_window(rule);
 	size_t n = 0;
 	int rc;
 
 	*applies = true;
-	*sev = RULES_NONE;
 	switch (rules_kind(rule)) {
 	case RULE_THRESHOLD:
-		return rules_eval_threshold(rule, r->r.value, sev, reason, len);
+		return rules_check_threshold(rule, r->r.value, f);
 	case RULE_TREND:
 	case RULE_BASELINE:
 		rc = store_reading_window(e->st, p->id, r->r.metric, r->r.measured_at - window,
 		                          r->r.measured_at, e->window, ENGINE_WINDOW_MAX, &n);
 		if (rc != DHO_OK)
 			return rc;
-		if (rules_kind(rule) == RULE_TREND)
-			rc = rules_eval_trend(rule, r->r.value, e->window, n, sev, reason, len);
-		else
-			rc = rules_eval_baseline(rule, r->r.value, e->window, n, sev, reason, len);
+		if (rules_kind(rule) == RULE_TREND) {
+			rc = rules_check_trend(rule, r->r.value, r->r.measured_at, e->window, n, f);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				e->values[i] = e->window[i].value;
+			rc = rules_check_baseline(rule, r->r.value, e->values, n, f);
+		}
 		/* Too little history is no finding either way. */
 		if (rc == DHO_ENOTFOUND) {
 			*applies = false;
@@ -550,8 +598,9 @@ engine_reading(struct engine *e, const struct store_patient *p, const struct sto
                dho_time_t now)
 {
 	struct engine_rules set;
-	char reason[256];
-	enum rules_severity sev;
+	struct rules_finding f;
+	struct news2_result n2;
+	enum news2_param param;
 	enum metric m;
 	bool applies;
 	int rc;
@@ -571,12 +620,21 @@ engine_reading(struct engine *e, const struct store_patient *p, const struct sto
 			rc = engine_apply(e, p, rules_key(rule), ALERT_SEV_NONE, r, "", NULL, now);
 			continue;
 		}
+		if (rules_kind(rule) == RULE_NEWS2) {
+			if (news2_param_of(r->r.metric, &param) != DHO_OK)
+				continue;
+			rc = engine_news2(e, p, rule, r, &n2, &applies);
+			if (rc == DHO_OK && applies)
+				rc = engine_apply(e, p, rules_key(rule), engine_severity(n2.severity), r,
+				                  n2.reason, &n2, now);
+			continue;
+		}
 		if (rules_metric(rule, &m) != DHO_OK || m != r->r.metric)
 			continue;
-		reason[0] = '\0';
-		rc = engine_eval(e, p, rule, r, &sev, reason, sizeof(reason), &applies);
+		rc = engine_eval(e, p, rule, r, &f, &applies);
 		if (rc == DHO_OK && applies)
-			rc = engine_apply(e, p, rules_key(rule), engine_severity(sev), r, reason, NULL, now);
+			rc = engine_apply(e, p, rules_key(rule), engine_severity(f.severity), r,
+			                  f.reason, NULL, now);
 	}
 	engine_rules_release(&set);
 	return rc;

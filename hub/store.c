@@ -125,7 +125,7 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_READING_ADD] = "INSERT INTO readings (" READING_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[SQL_READING_LIST] = "SELECT " READING_COLS " FROM readings WHERE patient = ?1"
 		" AND (?2 < 0 OR metric = ?2) AND measured_at >= ?3 ORDER BY measured_at, id",
-	[SQL_READING_WINDOW] = "SELECT value FROM (SELECT value, measured_at, id FROM readings"
+	[SQL_READING_WINDOW] = "SELECT value, measured_at FROM (SELECT value, measured_at, id FROM readings"
 		" WHERE patient = ?1 AND metric = ?2 AND measured_at >= ?3 AND measured_at < ?4"
 		" AND (flags & ?5) = 0 ORDER BY measured_at DESC, id DESC LIMIT ?6)"
 		" ORDER BY measured_at, id",
@@ -769,7 +769,8 @@ store_reading_list(struct store *st, const char *patient, int metric, dho_time_t
 
 int
 store_reading_window(struct store *st, const char *patient, enum metric m,
-                     dho_time_t from, dho_time_t to, double *values, size_t cap, size_t *n)
+                     dho_time_t from, dho_time_t to, struct rules_sample *out, size_t cap,
+                     size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_READING_WINDOW);
 	int rc;
@@ -783,8 +784,11 @@ store_reading_window(struct store *st, const char *patient, enum metric m,
 	sqlite3_bind_int64(s, 4, to);
 	sqlite3_bind_int64(s, 5, RFLAG_INVALID);
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)cap);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap)
-		values[(*n)++] = sqlite3_column_double(s, 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < cap) {
+		out[*n].value = sqlite3_column_double(s, 0);
+		out[*n].at = sqlite3_column_int64(s, 1);
+		(*n)++;
+	}
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
 }

@@ -18,6 +18,7 @@
 #include "alert.h"
 #include "dho.h"
 #include "metric.h"
+#include "rules.h"
 
 struct store;
 
@@ -165,12 +166,13 @@ int store_reading_add(struct store *st, const struct store_reading *r);
 int store_reading_list(struct store *st, const char *patient, int metric,
                        dho_time_t since, store_reading_cb cb, void *ctx);
 /*
- * The values of patient's readings of metric measured in [from, to), not
- * flagged invalid, oldest first, at most cap of them (the newest cap when
- * there are more). Reads through the (patient, metric, measured_at) index.
+ * Patient's readings of metric m measured in [from, to), not flagged
+ * invalid, as value and measurement time, oldest first, at most cap of them
+ * (the newest cap when there are more). Reads through the (patient, metric,
+ * measured_at) index, so the cost is that of the window, not the history.
  */
 int store_reading_window(struct store *st, const char *patient, enum metric m,
-                         dho_time_t from, dho_time_t to, double *values,
+                         dho_time_t from, dho_time_t to, struct rules_sample *out,
                          size_t cap, size_t *n);
 
 int store_quarantine_add(struct store *st, const struct store_quarantine *q);

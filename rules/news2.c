@@ -199,11 +199,11 @@ news2_reason(const struct news2_result *r, enum news2_scale scale, char *buf, si
 			break;
 		case NEWS2_TEMP:
 			n = snprintf(buf + used, len - used, "%stemp %.1f %s scores %d", sep,
-			             r->rounded[p], metric_unit(m), r->score[p]);
+			             r->rounded[p], metric_display_unit(m), r->score[p]);
 			break;
 		default:
 			n = snprintf(buf + used, len - used, "%s%s %.0f %s scores %d", sep, metric_name(m),
-			             r->rounded[p], metric_unit(m), r->score[p]);
+			             r->rounded[p], metric_display_unit(m), r->score[p]);
 			break;
 		}
 		if (n < 0)

@@ -1043,17 +1043,6 @@ rules_say(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The unit as a reason prints it: nothing for dimensionless units. */
-static const char *
-rules_unit_text(enum metric m)
-{
-	const char *u = metric_unit(m);
-
-	if (strcmp(u, "1") == 0 || u[0] == '{' || m == METRIC_CONSCIOUSNESS)
-		return "";
-	return u;
-}
-
 /*
  * A number with at least mindec decimals and as many more (up to 2) as it
  * needs: 2.1 beside a limit of 2.0 is "2.1", 3 is "3.0".
@@ -1074,12 +1063,12 @@ rules_format_number(double v, int mindec, char *buf, size_t len)
 	snprintf(buf, len, "%.*f", d, v);
 }
 
-/* "86 %", "120 mm[Hg]", "2.0 kg"; consciousness as its ACVPU letter. */
+/* "86 %", "120 mmHg", "2.0 kg"; consciousness as its ACVPU letter. */
 static void
 rules_format_quantity(enum metric m, double v, int mindec, char *buf, size_t len)
 {
 	char num[40];
-	const char *unit = rules_unit_text(m);
+	const char *unit = metric_display_unit(m);
 
 	if (m == METRIC_CONSCIOUSNESS && v == floor(v) && v >= 0 && v <= 4) {
 		snprintf(buf, len, "%c", metric_acvpu_letter(v));
@@ -1094,10 +1083,12 @@ static void
 rules_format_difference(enum metric m, double v, int mindec, char *buf, size_t len)
 {
 	char num[40];
-	const char *unit = rules_unit_text(m);
+	const char *unit = metric_display_unit(m);
 
+	/* A difference of percentages is in percentage points: "5 % below 96 %"
+	 * could be read as 5 per cent of 96. */
 	if (strcmp(unit, "%") == 0)
-		unit = "";
+		unit = fabs(v) == 1.0 ? "percentage point" : "percentage points";
 	rules_format_number(v, mindec, num, sizeof(num));
 	rules_say(buf, len, "%s%s%s", num, *unit ? " " : "", unit);
 }
@@ -1196,13 +1187,9 @@ rules_check_threshold(const struct rule *r, double value, struct rules_finding *
 	return DHO_OK;
 }
 
-/*
- * The trend core: with times (at, ats) each term looks only at the readings
- * within its D before at; without (ats NULL) at every reading.
- */
-static int
-rules_trend(const struct rule *r, double value, dho_time_t at, const double *vals,
-            const dho_time_t *ats, size_t n, struct rules_finding *out)
+int
+rules_check_trend(const struct rule *r, double value, dho_time_t at,
+                  const struct rules_sample *earlier, size_t n, struct rules_finding *out)
 {
 	const struct rules_term *best = NULL;
 	double best_change = 0, best_ref = 0;
@@ -1220,15 +1207,15 @@ rules_trend(const struct rule *r, double value, dho_time_t at, const double *val
 		int64_t ref_span = -1;
 
 		for (size_t k = 0; k < n; k++) {
-			if (!isfinite(vals[k]))
-				continue;
-			if (ats != NULL && (ats[k] >= at || ats[k] < at - t->window))
+			const struct rules_sample *e = &earlier[k];
+
+			if (!isfinite(e->value) || e->at >= at || e->at < at - t->window)
 				continue;
 			/* The lowest (rise) or highest (fall); among equals the latest. */
-			if (!found || (t->dir > 0 ? vals[k] < ref : vals[k] > ref) ||
-			    (vals[k] == ref && ats != NULL && at - ats[k] < ref_span)) {
-				ref = vals[k];
-				ref_span = ats != NULL ? at - ats[k] : -1;
+			if (!found || (t->dir > 0 ? e->value < ref : e->value > ref) ||
+			    (e->value == ref && at - e->at < ref_span)) {
+				ref = e->value;
+				ref_span = at - e->at;
 				found = true;
 			}
 		}
@@ -1257,49 +1244,13 @@ rules_trend(const struct rule *r, double value, dho_time_t at, const double *val
 	out->span = best_span;
 	rules_format_difference(r->metric, best_change, best->decimals, c, sizeof(c));
 	rules_format_difference(r->metric, best->limit, best->decimals, l, sizeof(l));
-	if (best_span >= 0) {
-		rules_format_span(best_span, span, sizeof(span));
-		rules_say(out->reason, sizeof(out->reason), "%s %s %s in %s, %s the %s limit %s",
-		         metric_name(r->metric), best->dir > 0 ? "rose" : "fell", c, span,
-		         best->dir > 0 ? "above" : "beyond", rules_severity_name(best->sev), l);
-	} else {
-		rules_format_limit_duration(best->window, span, sizeof(span));
-		rules_say(out->reason, sizeof(out->reason), "%s %s %s within %s, %s the %s limit %s",
-		         metric_name(r->metric), best->dir > 0 ? "rose" : "fell", c, span,
-		         best->dir > 0 ? "above" : "beyond", rules_severity_name(best->sev), l);
-	}
+	rules_format_span(best_span, span, sizeof(span));
+	rules_say(out->reason, sizeof(out->reason), "%s %s %s in %s, %s the %s limit %s",
+	         metric_name(r->metric), best->dir > 0 ? "rose" : "fell", c, span,
+	         best->dir > 0 ? "above" : "beyond", rules_severity_name(best->sev), l);
 	return DHO_OK;
 }
 
-int
-rules_check_trend(const struct rule *r, double value, dho_time_t at,
-                  const struct rules_sample *earlier, size_t n, struct rules_finding *out)
-{
-	double *vals = NULL;
-	dho_time_t *ats = NULL;
-	int rc;
-
-	rules_finding_clear(out);
-	if (r->kind != RULE_TREND)
-		return DHO_EINVAL;
-	if (n == 0)
-		return rules_trend(r, value, at, NULL, NULL, 0, out);
-	vals = malloc(n * sizeof(*vals));
-	ats = malloc(n * sizeof(*ats));
-	if (vals == NULL || ats == NULL) {
-		rc = DHO_ENOMEM;
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		vals[i] = earlier[i].value;
-		ats[i] = earlier[i].at;
-	}
-	rc = rules_trend(r, value, at, vals, ats, n, out);
-done:
-	free(vals);
-	free(ats);
-	return rc;
-}
 
 static int
 rules_double_cmp(const void *a, const void *b)
@@ -1403,45 +1354,4 @@ rules_missing_reason(const struct rule *r, int64_t silent, enum rules_severity s
 	rules_say(buf, len, "%s for %s, past the %s limit %s", what, span, rules_severity_name(sev),
 	         limit);
 	return DHO_OK;
-}
-
-/* Copies a finding into the engine's severity and reason. */
-static int
-rules_report(int rc, const struct rules_finding *f, enum rules_severity *sev, char *reason,
-             size_t len)
-{
-	*sev = f->severity;
-	if (reason != NULL && len > 0)
-		snprintf(reason, len, "%s", f->reason);
-	return rc;
-}
-
-int
-rules_eval_threshold(const struct rule *r, double value, enum rules_severity *sev,
-                     char *reason, size_t len)
-{
-	struct rules_finding f;
-	int rc = rules_check_threshold(r, value, &f);
-
-	return rules_report(rc, &f, sev, reason, len);
-}
-
-int
-rules_eval_trend(const struct rule *r, double value, const double *earlier, size_t n,
-                 enum rules_severity *sev, char *reason, size_t len)
-{
-	struct rules_finding f;
-	int rc = rules_trend(r, value, 0, earlier, NULL, n, &f);
-
-	return rules_report(rc, &f, sev, reason, len);
-}
-
-int
-rules_eval_baseline(const struct rule *r, double value, const double *earlier, size_t n,
-                    enum rules_severity *sev, char *reason, size_t len)
-{
-	struct rules_finding f;
-	int rc = rules_check_baseline(r, value, earlier, n, &f);
-
-	return rules_report(rc, &f, sev, reason, len);
 }

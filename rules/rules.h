@@ -7,7 +7,8 @@
  * opaque struct rule; the engine asks it for its kind, metric and the length
  * of history it needs, fetches that history from the store, and hands the
  * values to an evaluation function here. Nothing in this module touches SQL,
- * the clock or any global state.
+ * the clock or any global state. The engine calls the rules_check_*
+ * forms and takes the severity and reason from their finding.
  *
  * Keys and specs (normalized forms in brackets are what rules_spec() gives):
  *
@@ -166,20 +167,6 @@ int rules_check_baseline(const struct rule *r, double value, const double *earli
  * else RULES_NONE. DHO_EINVAL for another kind of rule.
  */
 int rules_check_missing(const struct rule *r, int64_t silent, struct rules_finding *out);
-
-/*
- * The forms the engine calls: the same evaluations, writing the severity and
- * the reason only (reason is "" for RULES_NONE). The trend form has no times:
- * every earlier reading counts as within each term's D (the caller passes
- * the readings within rules_window()), and the reason names the term's D
- * instead of the actual span. Return codes as the check forms.
- */
-int rules_eval_threshold(const struct rule *r, double value, enum rules_severity *sev,
-                         char *reason, size_t len);
-int rules_eval_trend(const struct rule *r, double value, const double *earlier, size_t n,
-                     enum rules_severity *sev, char *reason, size_t len);
-int rules_eval_baseline(const struct rule *r, double value, const double *earlier,
-                        size_t n, enum rules_severity *sev, char *reason, size_t len);
 
 /*
  * The reason of a missing alert of severity sev after `silent` seconds:

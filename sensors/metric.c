@@ -66,6 +66,20 @@ metric_unit(enum metric m)
 	return (unsigned)m < METRIC_COUNT ? metric_table[m].unit : "?";
 }
 
+const char *
+metric_display_unit(enum metric m)
+{
+	const char *u = metric_unit(m);
+
+	if (strcmp(u, "1") == 0 || u[0] == '{' || m == METRIC_CONSCIOUSNESS)
+		return "";
+	if (strcmp(u, "mm[Hg]") == 0)
+		return "mmHg";
+	if (strcmp(u, "Cel") == 0)
+		return "\u00b0C";
+	return u;
+}
+
 int
 metric_lookup(const char *name, enum metric *out)
 {

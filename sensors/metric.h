@@ -71,6 +71,9 @@ struct reading {
 
 const char *metric_name(enum metric m);
 const char *metric_unit(enum metric m);
+/* The unit as people read it in alert reasons: "mmHg", "\u00b0C", "/min";
+ * "" for unitless metrics (scores, flags, ACVPU). */
+const char *metric_display_unit(enum metric m);
 
 /* Looks a metric up by name; DHO_ENOTFOUND when unknown. */
 int metric_lookup(const char *name, enum metric *out);

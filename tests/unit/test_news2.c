@@ -182,13 +182,13 @@ static const struct example_case example_cases[] = {
 	  "NEWS2 total 0 (low): every parameter scores 0" },
 	{ 11, 95, 0, 110, 91, 0, 37.0, S1, 4, false, NEWS2_RISK_LOW, RULES_NONE,
 	  "NEWS2 total 4 (low): resp_rate 11 /min scores 1, spo2 95 % on scale 1 scores 1, "
-	  "bp_sys 110 mm[Hg] scores 1, pulse 91 /min scores 1" },
+	  "bp_sys 110 mmHg scores 1, pulse 91 /min scores 1" },
 	{ 25, 97, 0, 120, 60, 0, 37.0, S1, 3, true, NEWS2_RISK_LOW_MEDIUM, RULES_YELLOW,
 	  "NEWS2 total 3 (low-medium): resp_rate 25 /min scores 3" },
 	{ 9, 86, 1, 105, 100, 0, 38.5, S2, 7, false, NEWS2_RISK_HIGH, RULES_RED,
 	  "NEWS2 total 7 (high): resp_rate 9 /min scores 1, spo2 86 % on scale 2 scores 1, "
-	  "on oxygen scores 2, bp_sys 105 mm[Hg] scores 1, pulse 100 /min scores 1, "
-	  "temp 38.5 Cel scores 1" },
+	  "on oxygen scores 2, bp_sys 105 mmHg scores 1, pulse 100 /min scores 1, "
+	  "temp 38.5 \u00b0C scores 1" },
 	/* A single 3 within a total of 5-6 is medium, red. */
 	{ 25, 97, 0, 120, 91, 0, 38.1, S1, 5, true, NEWS2_RISK_MEDIUM, RULES_RED, NULL },
 	{ 22, 94, 0, 105, 60, 0, 37.0, S1, 4, false, NEWS2_RISK_LOW, RULES_NONE, NULL },

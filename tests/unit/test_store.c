@@ -142,7 +142,7 @@ static void
 test_window_is_bounded(void **state)
 {
 	struct fixture *f = *state;
-	double v[4];
+	struct rules_sample v[4];
 	size_t n;
 
 	for (int i = 0; i < 10; i++)
@@ -154,7 +154,9 @@ test_window_is_bounded(void **state)
 	assert_int_equal(store_reading_window(f->st, "P1", METRIC_WEIGHT, 1020, 1070, v, 4, &n), DHO_OK);
 	/* Only the newest four fit, oldest first. */
 	assert_int_equal(n, 4);
-	assert_true(v[0] == 83 && v[1] == 84 && v[2] == 85 && v[3] == 86);
+	assert_true(v[0].value == 83 && v[1].value == 84 && v[2].value == 85 && v[3].value == 86);
+	assert_int_equal(v[0].at, 1030);
+	assert_int_equal(v[3].at, 1060);
 }
 
 static void
