@@ -38,5 +38,10 @@ asan: deps
 valgrind: build
 	cd $(BUILD) && DHO_VALGRIND=1 ctest --output-on-failure -j1 -L integration
 
+# The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS
+# etc. pass options, e.g. make bench BENCH_RULES_ARGS="--sizes 1000,100k".
+bench: build
+	$(BUILD)/bench/bench_rules $(BENCH_RULES_ARGS)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

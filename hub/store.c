@@ -68,6 +68,10 @@ static const char *const store_migrations[] = {
 	"  action TEXT NOT NULL, object TEXT NOT NULL, detail TEXT NOT NULL);"
 	"CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO counters VALUES ('readings', 0), ('quarantined', 0), ('last_message_at', 0);",
+	/* 2: the rules' window reads come from the index alone (no lookup
+	 * of each row in the table) */
+	"DROP INDEX readings_window;"
+	"CREATE INDEX readings_window ON readings(patient, metric, measured_at, id, flags, value);",
 };
 
 enum store_sql {
@@ -125,10 +129,11 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_READING_ADD] = "INSERT INTO readings (" READING_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[SQL_READING_LIST] = "SELECT " READING_COLS " FROM readings WHERE patient = ?1"
 		" AND (?2 < 0 OR metric = ?2) AND measured_at >= ?3 ORDER BY measured_at, id",
-	[SQL_READING_WINDOW] = "SELECT value, measured_at FROM (SELECT value, measured_at, id FROM readings"
+	/* Newest first, in the index's order; store_reading_window() turns it
+	 * round in place rather than have SQLite sort it again. */
+	[SQL_READING_WINDOW] = "SELECT value, measured_at FROM readings"
 		" WHERE patient = ?1 AND metric = ?2 AND measured_at >= ?3 AND measured_at < ?4"
-		" AND (flags & ?5) = 0 ORDER BY measured_at DESC, id DESC LIMIT ?6)"
-		" ORDER BY measured_at, id",
+		" AND (flags & ?5) = 0 ORDER BY measured_at DESC, id DESC LIMIT ?6",
 	[SQL_COUNT_BUMP] = "UPDATE counters SET value = value + ?2 WHERE name = ?1",
 	[SQL_LAST_MSG] = "UPDATE counters SET value = max(value, ?1) WHERE name = 'last_message_at'",
 	[SQL_QUAR_ADD] = "INSERT INTO quarantine (at, topic, reason, payload) VALUES (?1, ?2, ?3, ?4)",
@@ -790,6 +795,12 @@ store_reading_window(struct store *st, const char *patient, enum metric m,
 		(*n)++;
 	}
 	sqlite3_reset(s);
+	for (size_t i = 0, j = *n; j > i + 1; i++, j--) {
+		struct rules_sample t = out[i];
+
+		out[i] = out[j - 1];
+		out[j - 1] = t;
+	}
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
 }
 
