@@ -30,6 +30,12 @@ struct session {
 	atomic_bool connected;
 	atomic_bool abandon;
 	char url[256];
+	/* The one publish session_publish() waits for: its token and result
+	 * (0 pending, 1 acknowledged, -1 failed), set by the callbacks. */
+	pthread_mutex_t pub_mu;
+	pthread_cond_t pub_cv;
+	MQTTAsync_token pub_token;
+	int pub_result;
 };
 
 static void
@@ -163,6 +169,11 @@ int
 session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct session **out)
 {
 	struct session *s = calloc(1, sizeof(*s));
+
+	if (s != NULL) {
+		pthread_mutex_init(&s->pub_mu, NULL);
+		pthread_cond_init(&s->pub_cv, NULL);
+	}
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	int rc = DHO_OK;
 
@@ -249,13 +260,42 @@ session_connected(struct session *s)
 	return atomic_load(&s->connected) && MQTTAsync_isConnected(s->client);
 }
 
+static void
+session_pub_result(struct session *s, MQTTAsync_token token, int result)
+{
+	pthread_mutex_lock(&s->pub_mu);
+	if (token == s->pub_token && s->pub_result == 0) {
+		s->pub_result = result;
+		pthread_cond_broadcast(&s->pub_cv);
+	}
+	pthread_mutex_unlock(&s->pub_mu);
+}
+
+static void
+session_pub_ok(void *context, MQTTAsync_successData *d)
+{
+	session_pub_result(context, d ? d->token : 0, 1);
+}
+
+static void
+session_pub_fail(void *context, MQTTAsync_failureData *d)
+{
+	session_pub_result(context, d ? d->token : 0, -1);
+}
+
+/*
+ * Waits for the PUBACK through the callbacks: MQTTAsync_waitForCompletion()
+ * polls every 100 ms, which capped alert delivery at about ten events a
+ * second (bench/ingest measured minutes of delay behind a burst).
+ */
 int
 session_publish(struct session *s, const char *topic, const char *payload, size_t len,
                 bool retained, int timeout_ms)
 {
 	MQTTAsync_message m = MQTTAsync_message_initializer;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	int rc;
+	struct timespec until;
+	int rc, result;
 
 	if (!session_connected(s))
 		return DHO_EIO;
@@ -263,11 +303,33 @@ session_publish(struct session *s, const char *topic, const char *payload, size_
 	m.payloadlen = (int)len;
 	m.qos = 1;
 	m.retained = retained;
+	ro.onSuccess = session_pub_ok;
+	ro.onFailure = session_pub_fail;
+	ro.context = s;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	/* Held across the send, so that a callback that comes at once finds
+	 * the token already recorded. */
+	pthread_mutex_lock(&s->pub_mu);
+	s->pub_result = 0;
 	rc = MQTTAsync_sendMessage(s->client, topic, &m, &ro);
-	if (rc != MQTTASYNC_SUCCESS)
+	if (rc != MQTTASYNC_SUCCESS) {
+		pthread_mutex_unlock(&s->pub_mu);
 		return DHO_EIO;
-	rc = MQTTAsync_waitForCompletion(s->client, ro.token, (unsigned long)timeout_ms);
-	return rc == MQTTASYNC_SUCCESS ? DHO_OK : DHO_EIO;
+	}
+	s->pub_token = ro.token;
+	while (s->pub_result == 0)
+		if (pthread_cond_timedwait(&s->pub_cv, &s->pub_mu, &until) != 0)
+			break;
+	result = s->pub_result;
+	s->pub_token = -1;   /* a late callback for it changes nothing */
+	pthread_mutex_unlock(&s->pub_mu);
+	return result == 1 ? DHO_OK : DHO_EIO;
 }
 
 void
@@ -300,5 +362,7 @@ session_free(struct session *s)
 		MQTTAsync_destroy(&s->client);
 	for (int i = 0; i < s->ntopics; i++)
 		free(s->topics[i]);
+	pthread_mutex_destroy(&s->pub_mu);
+	pthread_cond_destroy(&s->pub_cv);
 	free(s);
 }
