@@ -55,9 +55,15 @@ daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 	struct hub *h = ctx;
 	int rc;
 
+	uint64_t before;
+
 	pthread_mutex_lock(&h->lock);
+	before = engine_events(h->eng);
 	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len, timefmt_now());
-	pthread_cond_signal(&h->wake);
+	/* Wake the main loop only for new events: waking it for every
+	 * reading cost a transaction of timers and an outbox read each. */
+	if (engine_events(h->eng) != before)
+		pthread_cond_signal(&h->wake);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }

@@ -30,6 +30,7 @@ struct engine {
 	size_t nprograms;
 	struct rules_sample window[ENGINE_WINDOW_MAX];
 	double values[ENGINE_WINDOW_MAX];
+	uint64_t events;        /* events written to the outbox, ever */
 };
 
 /* One effective rule: the program's, or the patient's override. */
@@ -239,6 +240,8 @@ engine_emit(struct engine *e, const struct alert *a, const char *event, const ch
 	if (rc != DHO_OK)
 		return rc;
 	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
+	if (rc == DHO_OK)
+		e->events++;
 	if (rc == DHO_OK)
 		log_info("alert A%lld %s: %s %s %s (%s) -> %s", (long long)a->id, event, a->patient,
 		         a->rule, alert_severity_name(a->severity), a->reason, team);
@@ -591,6 +594,12 @@ engine_eval(struct engine *e, const struct store_patient *p, const struct rule *
 		*applies = false;
 		return DHO_OK;
 	}
+}
+
+uint64_t
+engine_events(const struct engine *e)
+{
+	return e->events;
 }
 
 int

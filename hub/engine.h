@@ -44,6 +44,11 @@ int engine_resolve(struct engine *e, int64_t id, const char *by, const char *not
  */
 int engine_tick(struct engine *e, dho_time_t now, int *work);
 
+/* How many events this engine has written to the outbox (also those of
+ * transactions that were rolled back): a change means there may be work
+ * for the delivery. */
+uint64_t engine_events(const struct engine *e);
+
 typedef int (*engine_rule_cb)(void *ctx, const char *key, const char *spec,
                               const char *origin);
 
