@@ -12,6 +12,7 @@
 #include <MQTTAsync.h>
 
 #include "log.h"
+#include "net.h"
 #include "session.h"
 #include "timefmt.h"
 
@@ -68,6 +69,7 @@ session_on_connected(void *context, char *cause)
 
 	(void)cause;
 	atomic_store(&s->connected, true);
+	net_nodelay_all();
 	log_info("connected to %s", s->url);
 	/* The persistent session keeps the subscriptions, but a broker that lost
 	 * its state would not: subscribing again is harmless. */
