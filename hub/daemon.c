@@ -27,6 +27,7 @@ struct hub {
 	 * configuration that the ingest path reads. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;       /* signalled when the outbox may have work */
+	bool work;                 /* set with wake: so that no signal is missed */
 	struct config *cfg;        /* the caller's at start, ours after a reload */
 	bool cfg_owned;
 	struct engine *eng;
@@ -62,8 +63,10 @@ daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len, timefmt_now());
 	/* Wake the main loop only for new events: waking it for every
 	 * reading cost a transaction of timers and an outbox read each. */
-	if (engine_events(h->eng) != before)
+	if (engine_events(h->eng) != before) {
+		h->work = true;
 		pthread_cond_signal(&h->wake);
+	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -350,7 +353,10 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&h.lock);
-		pthread_cond_timedwait(&h.wake, &h.lock, &ts);
+		while (!h.work && !daemon_stop_flag && !daemon_reload_flag)
+			if (pthread_cond_timedwait(&h.wake, &h.lock, &ts) != 0)
+				break;
+		h.work = false;
 		pthread_mutex_unlock(&h.lock);
 	}
 	log_info("stopping: finishing in-flight work");
