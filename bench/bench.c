@@ -1,12 +1,18 @@
 /*
  * bench.c: see bench.h.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +52,30 @@ bench_proc_hwm_kib(int pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+int64_t
+bench_proc_cpu_us(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields 14 and 15 (utime, stime), counted after the ")" that ends
+	 * the command name. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2 ||
+	    hz <= 0)
+		return -1;
+	return (int64_t)((ut + st) * 1000000ULL / (unsigned long long)hz);
 }
 
 void
@@ -140,4 +170,120 @@ bench_cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+int
+bench_spawn(const char *log, char *const argv[])
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		fprintf(stderr, "bench: fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "bench: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return (int)pid;
+}
+
+int
+bench_stop(int pid, int sig)
+{
+	int st = 0;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, sig);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
+}
+
+static int
+bench_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+int
+bench_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	if (port < 0) {
+		fprintf(stderr, "bench: no free port: %s\n", strerror(errno));
+		exit(1);
+	}
+	return port;
+}
+
+int
+bench_wait_port(int port, int ms)
+{
+	for (int i = 0; i < ms / 20; i++) {
+		if (bench_connect(port))
+			return 0;
+		usleep(20 * 1000);
+	}
+	return bench_connect(port) ? 0 : -1;
+}
+
+int
+bench_broker(const char *dir, int port)
+{
+	char text[256], conf[4200], log[4200];
+	const char *bin = getenv("MOSQUITTO_BIN");
+	int pid;
+
+	snprintf(text, sizeof(text),
+	         "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+	         "max_queued_messages 0\nset_tcp_nodelay true\n", port);
+	bench_write_file(dir, "mosquitto.conf", text, conf, sizeof(conf));
+	snprintf(log, sizeof(log), "%s/mosquitto.log", dir);
+	{
+		char *argv[] = { (char *)(bin && *bin ? bin : "/usr/sbin/mosquitto"), "-c", conf,
+		                 NULL };
+
+		pid = bench_spawn(log, argv);
+	}
+	if (bench_wait_port(port, 5000) != 0) {
+		fprintf(stderr, "bench: mosquitto did not start (see %s)\n", log);
+		exit(1);
+	}
+	return pid;
+}
+
+double
+bench_quantile(const double *v, size_t n, double q)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	i = (size_t)(q * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
 }

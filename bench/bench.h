@@ -22,6 +22,10 @@ long bench_peak_rss_kib(int children);
  * cannot be read. */
 long bench_proc_hwm_kib(int pid);
 
+/* CPU time (user + system) of process pid so far, in microseconds; -1
+ * when it cannot be read. */
+int64_t bench_proc_cpu_us(int pid);
+
 /* Makes a fresh directory under $TMPDIR (or /tmp) named dhobench-TAG-XXXXXX
  * into dir; exits with a message on failure. */
 void bench_tmpdir(const char *tag, char *dir, size_t len);
@@ -42,6 +46,25 @@ int64_t bench_db_size(const char *path);
 /* Parses "1000,100k,10M" into at most cap counts; returns how many. Exits
  * with a message on a bad list. */
 size_t bench_parse_counts(const char *list, int64_t *out, size_t cap);
+
+/* Starts argv with stdout and stderr appended to log; exits on failure. */
+int bench_spawn(const char *log, char *const argv[]);
+
+/* Sends sig to pid and waits for it; returns its wait status. */
+int bench_stop(int pid, int sig);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now. */
+int bench_free_port(void);
+
+/* Waits up to ms for something to listen on 127.0.0.1:port; 0 when it does. */
+int bench_wait_port(int port, int ms);
+
+/* Starts Mosquitto on 127.0.0.1:port with its config and log in dir, as a
+ * hub deployment must run it (max_queued_messages 0); returns its pid. */
+int bench_broker(const char *dir, int port);
+
+/* The value at fraction q (0-1) of the n sorted values v. */
+double bench_quantile(const double *v, size_t n, double q);
 
 /* Compares doubles, for qsort. */
 int bench_cmp_double(const void *a, const void *b);
