@@ -38,10 +38,14 @@ asan: deps
 valgrind: build
 	cd $(BUILD) && DHO_VALGRIND=1 ctest --output-on-failure -j1 -L integration
 
-# The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS
-# etc. pass options, e.g. make bench BENCH_RULES_ARGS="--sizes 1000,100k".
+# The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS,
+# BENCH_INGEST_ARGS and BENCH_SCALE_ARGS pass options, e.g.
+# make bench BENCH_SCALE_ARGS="--patients 10000". bench_scale writes about
+# 9 GiB under $$TMPDIR at its defaults.
 bench: build
 	$(BUILD)/bench/bench_rules $(BENCH_RULES_ARGS)
+	$(BUILD)/bench/bench_ingest $(BENCH_INGEST_ARGS)
+	$(BUILD)/bench/bench_scale $(BENCH_SCALE_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

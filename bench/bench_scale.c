@@ -1,0 +1,260 @@
+/*
+ * bench_scale: the hub's per-reading cost with a region's worth of history.
+ *
+ * 100,000 enrolled patients, each with a device, and 30 days of history at
+ * 20 messages a day (60 million readings, each message with its seq, as
+ * devices send them). The per-reading figure is the hub's whole ingest step
+ * for one MQTT message, in process: decode, attribute to the patient,
+ * claim the seq, store, evaluate the COPD program's rules, commit. It is
+ * timed on the database with the patients but no history ("empty"), then
+ * again with the history in place; the ratio is the target (within 2x).
+ * The history is written in bulk through the store, patient by patient
+ * (the time that takes is printed too, but it is not the hub's path).
+ *
+ *   bench_scale [--patients N] [--days D] [--per-day K] [--messages M]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "config.h"
+#include "engine.h"
+#include "ingest.h"
+#include "log.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define DAY 86400
+
+static const char scale_conf[] =
+	"[hub]\nlog_level = error\n"
+	"[broker]\ntenants = t\n"
+	"[tenant:t]\nhome_team = home-nursing/t\nhospital_days = 0\n"
+	"[team:home-nursing/t]\n"
+	"[program:copd]\n"
+	"threshold.spo2 = red<88 yellow<90\n"
+	"baseline.spo2 = yellow:-4 red:-6 over 7d min 5\n"
+	"threshold.pulse = red<=40 yellow>=111 red>=131\n"
+	"trend.weight = yellow:+2/3d red:+2/2d\n"
+	"missing.spo2 = 26h red:48h\n"
+	"news2 = scale1\n";
+
+static const enum metric scale_metrics[] = {
+	METRIC_SPO2, METRIC_PULSE, METRIC_SPO2, METRIC_PULSE, METRIC_WEIGHT,
+	METRIC_BP_SYS, METRIC_BP_DIA, METRIC_TEMP,
+};
+#define NMETRICS (sizeof(scale_metrics) / sizeof(scale_metrics[0]))
+
+static long scale_patients = 100000, scale_days = 30, scale_per_day = 20, scale_messages = 20000;
+
+static void
+die(const char *what, int rc, struct store *st)
+{
+	fprintf(stderr, "bench_scale: %s: %s%s%s\n", what, dho_strerror(rc), st ? ": " : "",
+	        st ? store_errmsg(st) : "");
+	exit(1);
+}
+
+static double
+value_of(enum metric m, long i)
+{
+	switch (m) {
+	case METRIC_SPO2: return 94.0 + (double)(i % 4);
+	case METRIC_PULSE: return 64.0 + (double)(i % 13);
+	case METRIC_WEIGHT: return 78.0 + (double)(i % 5) * 0.1;
+	case METRIC_BP_SYS: return 120.0 + (double)(i % 15);
+	case METRIC_BP_DIA: return 75.0 + (double)(i % 9);
+	default: return 36.5 + (double)(i % 5) * 0.1;
+	}
+}
+
+static void
+enroll(struct store *st, dho_time_t now)
+{
+	int rc;
+
+	if ((rc = store_begin(st)) != DHO_OK)
+		die("begin", rc, st);
+	for (long k = 0; k < scale_patients; k++) {
+		struct store_patient p = { .hospital_days = 0 };
+		char dev[32];
+
+		snprintf(p.id, sizeof(p.id), "p%ld", k);
+		snprintf(p.tenant, sizeof(p.tenant), "t");
+		snprintf(p.program, sizeof(p.program), "copd");
+		p.discharged = now - (scale_days + 1) * DAY;
+		p.enrolled_at = p.discharged;
+		snprintf(dev, sizeof(dev), "d%ld", k);
+		if ((rc = store_patient_add(st, &p)) != DHO_OK ||
+		    (rc = store_device_assign(st, dev, p.id, p.discharged)) != DHO_OK)
+			die("enrolling", rc, st);
+	}
+	if ((rc = store_commit(st)) != DHO_OK)
+		die("commit", rc, st);
+}
+
+/* The history, patient by patient, ending an hour before now. */
+static int64_t
+build_history(struct store *st, dho_time_t now)
+{
+	dho_time_t start = now - scale_days * DAY - 3600;
+	long step = DAY / scale_per_day;
+	int64_t rows = 0, batch = 0;
+	int rc;
+
+	if ((rc = store_begin(st)) != DHO_OK)
+		die("begin", rc, st);
+	for (long k = 0; k < scale_patients; k++) {
+		struct store_reading sr;
+
+		memset(&sr, 0, sizeof(sr));
+		snprintf(sr.patient, sizeof(sr.patient), "p%ld", k);
+		snprintf(sr.device, sizeof(sr.device), "d%ld", k);
+		for (long j = 0; j < scale_days * scale_per_day; j++) {
+			enum metric m = scale_metrics[(size_t)j % NMETRICS];
+
+			sr.r.metric = m;
+			sr.r.value = value_of(m, j + k);
+			sr.r.decimals = m == METRIC_WEIGHT || m == METRIC_TEMP ? 1 : 0;
+			sr.r.measured_at = start + j * step + (k % 600);
+			sr.received_at = sr.r.measured_at;
+			sr.has_seq = true;
+			sr.seq = (uint64_t)j + 1;
+			if ((rc = store_claim_seq(st, sr.device, sr.seq)) != DHO_OK ||
+			    (rc = store_reading_add(st, &sr)) != DHO_OK)
+				die("history", rc, st);
+			rows++;
+			if (++batch == 500000) {
+				if ((rc = store_commit(st)) != DHO_OK || (rc = store_begin(st)) != DHO_OK)
+					die("commit", rc, st);
+				batch = 0;
+			}
+		}
+		if ((k + 1) % 10000 == 0) {
+			fprintf(stderr, "bench_scale: history of %ld patients written\n", k + 1);
+		}
+	}
+	if ((rc = store_commit(st)) != DHO_OK)
+		die("commit", rc, st);
+	return rows;
+}
+
+/* M messages, one reading each, to patients spread over the population,
+ * through ingest_message(); returns microseconds per message. */
+static double
+timed(const struct config *cfg, struct store *st, struct engine *eng, dho_time_t now,
+      uint64_t seq_base)
+{
+	uint64_t x = 88172645463325252ULL;
+	char topic[96], body[128];
+	int64_t t0 = bench_now_ns();
+	int rc;
+
+	for (long i = 0; i < scale_messages; i++) {
+		long k;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = (long)(x % (uint64_t)scale_patients);
+		snprintf(topic, sizeof(topic), "dho/v1/t/dev/d%ld/reading", k);
+		snprintf(body, sizeof(body), "{\"seq\": %llu, \"metric\": \"%s\", \"value\": %s}",
+		         (unsigned long long)(seq_base + (uint64_t)i), i % 2 ? "spo2" : "weight",
+		         i % 2 ? "95" : "78.2");
+		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), now);
+		if (rc != DHO_OK)
+			die("ingest_message", rc, st);
+	}
+	return (double)(bench_now_ns() - t0) / 1e3 / (double)scale_messages;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: bench_scale [--patients N] [--days D] [--per-day K] [--messages M]\n"
+	        "  --patients N  enrolled patients, one device each (default 100000)\n"
+	        "  --days D      days of history (default 30)\n"
+	        "  --per-day K   messages per patient and day, one reading each (default 20)\n"
+	        "  --messages M  messages timed through the ingest path (default 20000)\n"
+	        "Set TMPDIR to put the database (about 9 GiB at the defaults) elsewhere.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "patients", required_argument, NULL, 'p' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "per-day", required_argument, NULL, 'k' },
+		{ "messages", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char dir[4096], conf[4200], db[4200], err[DHO_ERRLEN];
+	struct config *cfg = NULL;
+	struct engine *eng = NULL;
+	struct store *st = NULL;
+	dho_time_t now = timefmt_now();
+	double empty_us, full_us, build_s;
+	int64_t rows, t0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': scale_patients = atol(optarg); break;
+		case 'd': scale_days = atol(optarg); break;
+		case 'k': scale_per_day = atol(optarg); break;
+		case 'm': scale_messages = atol(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (scale_patients < 1 || scale_days < 1 || scale_days > 365 || scale_per_day < 1 ||
+	    scale_per_day > 1440 || scale_messages < 1 || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_set_level(LOG_ERROR);
+	bench_tmpdir("scale", dir, sizeof(dir));
+	bench_write_file(dir, "hub.conf", scale_conf, conf, sizeof(conf));
+	snprintf(db, sizeof(db), "%s/hub.db", dir);
+	if ((rc = config_load(conf, engine_config_check, stderr, &cfg)) != DHO_OK)
+		die("config", rc, NULL);
+	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK ||
+	    engine_new(cfg, st, &eng, err, sizeof(err)) != DHO_OK) {
+		fprintf(stderr, "bench_scale: %s\n", err);
+		return 1;
+	}
+	enroll(st, now);
+	timed(cfg, st, eng, now, 1000000000ULL);   /* warm up */
+	empty_us = timed(cfg, st, eng, now, 2000000000ULL);
+
+	t0 = bench_now_ns();
+	rows = build_history(st, now);
+	build_s = (double)(bench_now_ns() - t0) / 1e9;
+
+	timed(cfg, st, eng, now, 3000000000ULL);   /* warm up */
+	full_us = timed(cfg, st, eng, now, 4000000000ULL);
+
+	printf("bench_scale: %ld patients, %ld days x %ld messages a day = %lld stored readings "
+	       "(history written in %.0f s, %.0f rows/s)\n", scale_patients, scale_days,
+	       scale_per_day, (long long)rows, build_s, (double)rows / build_s);
+	printf("  ingest, one message = decode + attribute + seq + store + rules + commit:\n");
+	printf("    empty database (patients only): %8.1f us per reading  (%6.0f readings/s)\n",
+	       empty_us, 1e6 / empty_us);
+	printf("    with the history:               %8.1f us per reading  (%6.0f readings/s)\n",
+	       full_us, 1e6 / full_us);
+	printf("    ratio full/empty:               %8.2f  (target <= 2)\n", full_us / empty_us);
+	printf("  database size:                    %8.0f MiB\n",
+	       (double)bench_db_size(db) / (1024.0 * 1024.0));
+	printf("  peak RSS:                         %8.1f MiB  (target < 256)\n",
+	       (double)bench_peak_rss_kib(0) / 1024.0);
+	engine_free(eng);
+	store_close(st);
+	config_free(cfg);
+	bench_rmdir(dir);
+	return 0;
+}
