@@ -386,7 +386,7 @@ main(int argc, char **argv)
 	struct probes pr = { 0 };
 	struct store *st;
 	double c1, c2, cmax, hub_rate, paced_rate, *lat;
-	int64_t t0, t_end = 0, waited = 0, n, cpu0, cpu1;
+	int64_t t0, t_end = 0, waited = 0, n, cpu0, cpu1, b0, b1, b2, b3;
 	long hwm = -1;
 	int broker, hub, c, missing = 0;
 	MQTTAsync watch;
@@ -412,7 +412,9 @@ main(int argc, char **argv)
 	bench_port = bench_free_port();
 	broker = bench_broker(dir, bench_port);
 
+	b0 = bench_proc_cpu_us(broker);
 	c1 = ceiling();
+	b1 = bench_proc_cpu_us(broker);
 
 	snprintf(db, sizeof(db), "%s/hub.db", dir);
 	snprintf(text, sizeof(text),
@@ -467,6 +469,7 @@ main(int argc, char **argv)
 		}
 	}
 	cpu0 = bench_proc_cpu_us(hub);
+	b2 = bench_proc_cpu_us(broker);
 	t0 = publish_stream(&pr, 0, n / bench_devices, 0);
 	while (waited < 300000) {
 		if (stored(st) >= n) {
@@ -479,6 +482,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < 200 && atomic_load(&pr.seen) < bench_devices; i++)
 		usleep(10 * 1000);
 	cpu1 = bench_proc_cpu_us(hub);
+	b3 = bench_proc_cpu_us(broker);
 	if (t_end == 0) {
 		fprintf(stderr, "bench_ingest: the hub stored %lld of %lld (see %s)\n",
 		        (long long)stored(st), (long long)n, log);
@@ -509,6 +513,8 @@ main(int argc, char **argv)
 	       cmax, c1, c2);
 	printf("  hub, storage and rules on:       %9.0f msg/s  (hub CPU %.1f us per reading)\n",
 	       hub_rate, (double)(cpu1 - cpu0) / (double)n);
+	printf("  broker CPU per message:          %9.1f us with the plain subscriber, %.1f us with "
+	       "the hub\n", (double)(b1 - b0) / (double)n, (double)(b3 - b2) / (double)n);
 	printf("  ratio hub/ceiling:               %9.2f  (target >= 0.90)\n", hub_rate / cmax);
 	for (int phase = 0; phase < 2; phase++) {
 		int nl = 0;
