@@ -268,62 +268,71 @@ news2_alert(struct env *e, const char *patient, const char *severity, int total,
 	json_decref(a);
 }
 
+/* One patient with one kit and one set of vitals; severity NULL: no alert. */
+struct news2_case {
+	const char *patient;
+	struct vitals v;
+	const char *severity;
+	int total;
+	const char *risk;
+};
+
+/* Enrolls each case in program, sends its set ago seconds back, checks. */
+static void
+news2_cases(struct env *e, const char *program, long ago, const struct news2_case *c,
+            size_t n)
+{
+	char kit[32];
+	int stored_n = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(kit, sizeof(kit), "kit-%zu", i + 1);
+		enroll_in(e, c[i].patient, kit, program);
+	}
+	hub_start(e);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(kit, sizeof(kit), "kit-%zu", i + 1);
+		stored_n += vitals(e, kit, 1, ago, &c[i].v);
+	}
+	stored(e, stored_n);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].severity == NULL)
+			no_alert(e, c[i].patient);
+		else
+			news2_alert(e, c[i].patient, c[i].severity, c[i].total, c[i].risk);
+	}
+}
+
 static void
 test_news2_scale1_air_and_oxygen(void **state)
 {
-	struct env *e = *state;
-	/* RCP worked example: rr 11, SpO2 95, bp 110, pulse 91, A, 37.0 -> 4, low */
-	const struct vitals low = { "11", "95", "0", "110", "91", "\"A\"", "37.0" };
-	/* 93 % scores 2, 38.5 scores 1: on air 3 (low), on oxygen 5 (medium) */
-	const struct vitals on_air = { "16", "93", "false", "120", "60", "\"A\"", "38.5" };
-	const struct vitals on_o2 = { "16", "93", "true", "120", "60", "\"A\"", "38.5" };
-	/* rr 25 alone scores 3: total 3, low-medium, yellow */
-	const struct vitals single3 = { "25", "97", "0", "120", "60", "\"A\"", "37.0" };
-	int n = 0;
+	static const struct news2_case cases[] = {
+		/* RCP worked example: rr 11, SpO2 95, bp 110, pulse 91, A, 37.0 -> 4, low */
+		{ "N1", { "11", "95", "0", "110", "91", "\"A\"", "37.0" }, NULL, 0, NULL },
+		/* 93 % scores 2, 38.5 scores 1: on air 3 (low), on oxygen 5 (medium) */
+		{ "N2", { "16", "93", "false", "120", "60", "\"A\"", "38.5" }, NULL, 0, NULL },
+		{ "N3", { "16", "93", "true", "120", "60", "\"A\"", "38.5" }, "red", 5, "medium" },
+		/* rr 25 alone scores 3: total 3, low-medium, yellow */
+		{ "N4", { "25", "97", "0", "120", "60", "\"A\"", "37.0" }, "yellow", 3, "low-medium" },
+	};
 
-	enroll_in(e, "N1", "kit-1", "news2-scale1");
-	enroll_in(e, "N2", "kit-2", "news2-scale1");
-	enroll_in(e, "N3", "kit-3", "news2-scale1");
-	enroll_in(e, "N4", "kit-4", "news2-scale1");
-	hub_start(e);
-	n += vitals(e, "kit-1", 1, 10 * MIN, &low);
-	n += vitals(e, "kit-2", 1, 10 * MIN, &on_air);
-	n += vitals(e, "kit-3", 1, 10 * MIN, &on_o2);
-	n += vitals(e, "kit-4", 1, 10 * MIN, &single3);
-	stored(e, n);
-	no_alert(e, "N1");
-	no_alert(e, "N2");
-	news2_alert(e, "N3", "red", 5, "medium");
-	news2_alert(e, "N4", "yellow", 3, "low-medium");
+	news2_cases(*state, "news2-scale1", 10 * MIN, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
 test_news2_scale2_air_and_oxygen(void **state)
 {
-	struct env *e = *state;
-	/* RCP worked example: rr 9, SpO2 86 on oxygen, bp 105, pulse 100, A, 38.5 -> 7 */
-	const struct vitals high = { "9", "86", "1", "105", "100", "\"A\"", "38.5" };
-	/* 97 % on scale 2: 0 on air, 3 on oxygen (plus 2 for the oxygen) */
-	const struct vitals air97 = { "16", "97", "0", "120", "60", "\"A\"", "37.0" };
-	const struct vitals o2_97 = { "16", "97", "1", "120", "60", "\"A\"", "37.0" };
-	/* 88 % is the target range of scale 2: 0, where scale 1 would give 3 */
-	const struct vitals target = { "16", "88", "0", "120", "60", "\"A\"", "37.0" };
-	int n = 0;
+	static const struct news2_case cases[] = {
+		/* RCP worked example: rr 9, SpO2 86 on oxygen, bp 105, pulse 100, A, 38.5 -> 7 */
+		{ "S1", { "9", "86", "1", "105", "100", "\"A\"", "38.5" }, "red", 7, "high" },
+		/* 97 % on scale 2: 0 on air, 3 on oxygen (plus 2 for the oxygen) */
+		{ "S2", { "16", "97", "0", "120", "60", "\"A\"", "37.0" }, NULL, 0, NULL },
+		{ "S3", { "16", "97", "1", "120", "60", "\"A\"", "37.0" }, "red", 5, "medium" },
+		/* 88 % is the target range of scale 2: 0, where scale 1 would give 3 */
+		{ "S4", { "16", "88", "0", "120", "60", "\"A\"", "37.0" }, NULL, 0, NULL },
+	};
 
-	enroll_in(e, "S1", "kit-1", "news2-scale2");
-	enroll_in(e, "S2", "kit-2", "news2-scale2");
-	enroll_in(e, "S3", "kit-3", "news2-scale2");
-	enroll_in(e, "S4", "kit-4", "news2-scale2");
-	hub_start(e);
-	n += vitals(e, "kit-1", 1, 5 * MIN, &high);
-	n += vitals(e, "kit-2", 1, 5 * MIN, &air97);
-	n += vitals(e, "kit-3", 1, 5 * MIN, &o2_97);
-	n += vitals(e, "kit-4", 1, 5 * MIN, &target);
-	stored(e, n);
-	news2_alert(e, "S1", "red", 7, "high");
-	no_alert(e, "S2");
-	news2_alert(e, "S3", "red", 5, "medium");
-	no_alert(e, "S4");
+	news2_cases(*state, "news2-scale2", 5 * MIN, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
