@@ -179,7 +179,7 @@ usage(FILE *f)
 	        "  --days D      days of history (default 30)\n"
 	        "  --per-day K   messages per patient and day, one reading each (default 20)\n"
 	        "  --messages M  messages timed through the ingest path (default 20000)\n"
-	        "Set TMPDIR to put the database (about 9 GiB at the defaults) elsewhere.\n");
+	        "Set TMPDIR to put the database (about 5.5 GiB at the defaults) elsewhere.\n");
 }
 
 int

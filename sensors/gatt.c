@@ -37,6 +37,9 @@
 /* Room for one printed number: %.6f of the largest FLOAT (about 8e133). */
 #define GATT_NUMBER_LEN 160
 
+/* 2^53: the largest integer JSON readers agree on (RFC 8259, section 6). */
+#define GATT_JSON_INT_MAX 9007199254740992.0
+
 /* Precision of a converted value, by source unit. These are the values
  * doc.h documents for reading documents; they must stay the same so that a
  * kPa reading prints alike whether it came as JSON or as GATT. */
@@ -1250,7 +1253,14 @@ gatt_to_json(const struct gatt_value *v, char **json_out)
 				goto done;
 			continue;
 		}
-		metric_format_value(r->value, r->decimals, numbers[count], GATT_NUMBER_LEN);
+		/* A FLOAT with a large exponent printed with %.0f becomes an
+		 * integer literal of up to 134 digits, most of them invented,
+		 * which JSON readers with 64-bit integers (jansson) refuse:
+		 * beyond 2^53 the shortest exact form ("8.2158e+29") is printed. */
+		if (fabs(r->value) >= GATT_JSON_INT_MAX)
+			metric_format_value(r->value, -1, numbers[count], GATT_NUMBER_LEN);
+		else
+			metric_format_value(r->value, r->decimals, numbers[count], GATT_NUMBER_LEN);
 		snprintf(ph, sizeof(ph), "\x1f%zu", count);
 		count++;
 		if (json_array_append_new(readings, gatt_json_reading(v, i, ph)) != 0)

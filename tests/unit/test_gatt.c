@@ -957,6 +957,42 @@ test_json_values(void **state)
 	free(json);
 }
 
+/*
+ * Found by fuzzing (tests/fuzz/regress/gatt): a FLOAT with a large positive
+ * exponent was printed as an integer literal of 30 to 134 digits, which
+ * jansson refuses ("too big integer"). Beyond 2^53 the value is printed in
+ * its shortest exact form instead; below, as before.
+ */
+static void
+test_json_huge_values(void **state)
+{
+	static const struct {
+		const char *hex;
+		const char *text;
+		double value;
+	} cases[] = {
+		{ "00 00 5D 7D 17", "\"value\": 8.215808e+29,", 8.215808e29 },
+		{ "00 FD FF 7F 7F", "\"value\": 8.388605e+133,", 8.388605e133 },
+		{ "00 03 00 80 7F", "\"value\": -8.388605e+133,", -8.388605e133 },
+		{ "00 FF FF 7F 08", "\"value\": 838860700000000,", 838860700000000.0 },
+	};
+	json_error_t jerr;
+	json_t *doc, *r;
+	char *json;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json = to_json(0x2A1C, cases[i].hex);
+		EXPECT(cases[i].hex, strstr(json, cases[i].text) != NULL);
+		doc = json_loads(json, 0, &jerr);
+		EXPECT(cases[i].hex, doc != NULL);
+		r = json_array_get(json_object_get(doc, "readings"), 0);
+		EXPECT(cases[i].hex, json_number_value(json_object_get(r, "value")) == cases[i].value);
+		json_decref(doc);
+		free(json);
+	}
+}
+
 int
 main(void)
 {
@@ -975,6 +1011,7 @@ main(void)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_json_documents),
 		cmocka_unit_test(test_json_values),
+		cmocka_unit_test(test_json_huge_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
