@@ -32,7 +32,6 @@ struct hub {
 	bool cfg_owned;
 	struct engine *eng;
 	struct store *st;
-	struct store *ckpt;        /* the main loop's own connection, for checkpoints */
 	struct session *sess;
 	atomic_bool stopping;
 	pthread_t hook_thread;
@@ -310,7 +309,6 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 	const char *db = db_override ? db_override : cfg->store_path;
 	enum log_level lvl;
 	struct timespec ts;
-	dho_time_t last_ckpt = 0;
 	int rc = 1;
 
 	h.config_path = config_path;
@@ -329,12 +327,6 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		log_error("%s", err);
 		goto out;
 	}
-	/* Checkpoints off the ingest thread (store.h). Without the second
-	 * connection SQLite's own checkpoints go on. */
-	if (store_open(db, cfg->durability == CFG_DURABILITY_FULL, &h.ckpt, err, sizeof(err)) == DHO_OK)
-		store_autocheckpoint(h.st, false);
-	else
-		log_warnx("no checkpoint connection (%s): checkpoints run on the ingest thread", err);
 	if (session_new(cfg, daemon_on_message, &h, &h.sess) != DHO_OK) {
 		log_error("cannot set up the MQTT client for %s", cfg->broker_url);
 		goto out;
@@ -352,11 +344,6 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		}
 		daemon_timers(&h);
 		daemon_deliver_mqtt(&h);
-		if (h.ckpt != NULL && timefmt_now() != last_ckpt) {
-			last_ckpt = timefmt_now();
-			if (store_checkpoint(h.ckpt) != DHO_OK)
-				log_warnx("checkpoint: %s", store_errmsg(h.ckpt));
-		}
 		/* Woken by new events, or every 200 ms to pick up changes made by
 		 * the CLI in another process (acks, outbox rows). */
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -389,7 +376,6 @@ out:
 		session_free(h.sess);
 	}
 	engine_free(h.eng);
-	store_close(h.ckpt);
 	store_close(h.st);
 	if (h.cfg_owned)
 		config_free(h.cfg);

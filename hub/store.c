@@ -382,22 +382,6 @@ store_data_version(struct store *st, int64_t *out)
 	return rc == SQLITE_ROW ? DHO_OK : store_rc(rc);
 }
 
-int
-store_autocheckpoint(struct store *st, bool on)
-{
-	/* 10000 pages of 4 KiB: the backstop when nobody else checkpoints. */
-	return store_exec(st, on ? "PRAGMA wal_autocheckpoint = 1000"
-	                         : "PRAGMA wal_autocheckpoint = 10000");
-}
-
-int
-store_checkpoint(struct store *st)
-{
-	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-
-	return rc == SQLITE_OK || rc == SQLITE_BUSY ? DHO_OK : store_rc(rc);
-}
-
 /* ---- patients ---- */
 
 int

@@ -119,17 +119,6 @@ void store_rollback(struct store *st);
 /* Changes whenever another connection commits (PRAGMA data_version). */
 int store_data_version(struct store *st, int64_t *out);
 
-/*
- * Checkpoints. By default SQLite checkpoints the WAL inside the commit that
- * fills it, with the fsyncs of a checkpoint on the committing thread: on
- * the ingest thread that stalled every few hundred messages. The daemon
- * turns that off on its write connection (store_autocheckpoint(st, false):
- * a backstop still checkpoints at 40 MB of WAL) and calls store_checkpoint()
- * about once a second on a connection of its own, off the ingest thread.
- */
-int store_autocheckpoint(struct store *st, bool on);
-int store_checkpoint(struct store *st);
-
 int store_patient_add(struct store *st, const struct store_patient *p);
 int store_patient_get(struct store *st, const char *id, struct store_patient *out);
 int store_patient_end(struct store *st, const char *id, dho_time_t at);
