@@ -1,0 +1,292 @@
+/*
+ * Fault injection (issue #6): the hub killed with SIGKILL again and again
+ * during a stream, the broker stopped and restarted during a stream, and
+ * the disk filling up under the database. Each test ends with every reading
+ * stored exactly once and PRAGMA integrity_check ok.
+ *
+ * DHO_SOAK=1 makes each one longer (`make soak`): 200 kills instead of 20,
+ * longer streams.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define DEVICES 3
+
+static bool
+soak(void)
+{
+	const char *s = getenv("DHO_SOAK");
+
+	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+}
+
+static int
+setup(void **state)
+{
+	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+	char disk[128];
+
+	/* The disk-full test's tmpfs, also when the test failed half-way. */
+	snprintf(disk, sizeof(disk), "%s/disk", e->dir);
+	stop(&e->hub, SIGKILL);
+	umount2(disk, MNT_DETACH);
+	env_free(e);
+	return 0;
+}
+
+/* Enrolls P1..P3 with oxy-1..oxy-3. */
+static void
+enroll_all(struct env *e)
+{
+	char p[16], d[16];
+
+	for (int i = 1; i <= DEVICES; i++) {
+		snprintf(p, sizeof(p), "P%d", i);
+		snprintf(d, sizeof(d), "oxy-%d", i);
+		enroll(e, p, d, 2, "");
+	}
+}
+
+/*
+ * A child that publishes n readings per device, seq 1..n, QoS 1, in chunks
+ * of 100 with a pause of pause_ms between chunks. A chunk whose
+ * mosquitto_pub fails (the broker is down) is published again until it
+ * goes through: the broker may then hold some readings twice, which the
+ * hub must store once (their seq).
+ */
+static pid_t
+publisher(struct env *e, int n, int pause_ms)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid > 0)
+		return pid;
+	for (int from = 1; from <= n; from += 100) {
+		for (int d = 1; d <= DEVICES; d++) {
+			char file[160], cmd[512];
+			FILE *f;
+
+			snprintf(file, sizeof(file), "%s/chunk-%d", e->dir, d);
+			f = fopen(file, "w");
+			if (f == NULL)
+				_exit(2);
+			for (int s = from; s < from + 100 && s <= n; s++)
+				fprintf(f, "{\"seq\": %d, \"metric\": \"spo2\", \"value\": %d}\n", s,
+				        93 + s % 5);
+			fclose(f);
+			snprintf(cmd, sizeof(cmd),
+			         "mosquitto_pub -p %d -q 1 -i itest-pub-%d -t dho/v1/vefsn/dev/oxy-%d/reading"
+			         " -l < %s 2>/dev/null", e->port, d, d, file);
+			for (int tries = 0; system(cmd) != 0; tries++) {
+				if (tries > 600)
+					_exit(3);
+				usleep(100 * 1000);
+			}
+		}
+		usleep((useconds_t)pause_ms * 1000);
+	}
+	_exit(0);
+}
+
+static void
+publisher_done(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* Every reading of every device stored once, and the database sound. Run
+ * after the hub has stopped. */
+static void
+check_exactly_once(struct env *e, int n)
+{
+	char want[64], *o;
+	int st;
+
+	o = run(&st, "sqlite3 -readonly %s/hub.db 'PRAGMA integrity_check;"
+	             " SELECT count(*) FROM readings;"
+	             " SELECT count(*) FROM (SELECT DISTINCT device, seq FROM readings);'", e->dir);
+	assert_int_equal(st, 0);
+	snprintf(want, sizeof(want), "ok\n%d\n%d\n", n * DEVICES, n * DEVICES);
+	assert_string_equal(o, want);
+	free(o);
+}
+
+static void
+test_kill9_many_times_during_stream(void **state)
+{
+	struct env *e = *state;
+	int kills = soak() ? 200 : 20, n = soak() ? 20000 : 3000;
+	unsigned seed = (unsigned)time(NULL);
+	pid_t pub;
+
+	print_message("kill -9 %d times during a stream of %d readings (seed %u)\n", kills,
+	              n * DEVICES, seed);
+	srand(seed);
+	enroll_all(e);
+	hub_start(e);
+	pub = publisher(e, n, soak() ? 50 : 60);
+	for (int k = 0; k < kills; k++) {
+		usleep((useconds_t)(50 + rand() % 400) * 1000);
+		stop(&e->hub, SIGKILL);
+		hub_start(e);
+	}
+	publisher_done(pub);
+	assert_int_equal(wait_stat(e, "readings", n * DEVICES, 120), n * DEVICES);
+	stop(&e->hub, SIGTERM);
+	check_exactly_once(e, n);
+}
+
+/* Rewrites the broker's config with persistence on and restarts it. */
+static void
+broker_persistent(struct env *e)
+{
+	char path[160];
+	FILE *f;
+
+	stop(&e->broker, SIGTERM);
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	/* As root, Mosquitto drops to user mosquitto, who cannot write the
+	 * test directory: it would lose its queue at restart. */
+	fprintf(f, "persistence true\npersistence_location %s/\nuser root\n", e->dir);
+	fclose(f);
+	broker_start(e);
+}
+
+static void
+test_broker_restart_during_stream(void **state)
+{
+	struct env *e = *state;
+	int restarts = soak() ? 10 : 2, n = soak() ? 10000 : 2000;
+	pid_t pub;
+
+	broker_persistent(e);
+	enroll_all(e);
+	hub_start(e);
+	pub = publisher(e, n, 100);
+	for (int r = 0; r < restarts; r++) {
+		sleep(2);
+		/* SIGTERM: Mosquitto writes its queue (the hub's session) to disk. */
+		stop(&e->broker, SIGTERM);
+		sleep(1);
+		broker_start(e);
+	}
+	publisher_done(pub);
+	assert_int_equal(wait_stat(e, "readings", n * DEVICES, 120), n * DEVICES);
+	sleep(1);
+	assert_int_equal(stat_int(e, "readings"), n * DEVICES);
+	stop(&e->hub, SIGTERM);
+	check_exactly_once(e, n);
+}
+
+static int
+log_count(struct env *e, const char *needle)
+{
+	char path[160], line[2048];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void
+test_disk_full_stops_acks_and_recovers(void **state)
+{
+	struct env *e = *state;
+	char disk[128], cmd[512], *o;
+	int n = soak() ? 20000 : 4000, st;
+	json_int_t held;
+	pid_t pub;
+
+	/* The database on a 16 MiB tmpfs, through a symlink from the path the
+	 * configuration names (SQLite follows it, and keeps -wal and -shm
+	 * beside the real file). */
+	snprintf(disk, sizeof(disk), "%s/disk", e->dir);
+	o = run(&st, "mkdir -p %s", disk);
+	free(o);
+	if (mount("dho-itest", disk, "tmpfs", 0, "size=16m") != 0) {
+		print_message("cannot mount a tmpfs (%s): this test needs root\n", strerror(errno));
+		skip();
+	}
+	o = run(&st, "ln -s %s/hub.db %s/hub.db", disk, e->dir);
+	free(o);
+	assert_int_equal(st, 0);
+	enroll_all(e);
+	hub_start(e);
+	pub = publisher(e, 200, 0);
+	publisher_done(pub);
+	assert_int_equal(wait_stat(e, "readings", 200 * DEVICES, 30), 200 * DEVICES);
+
+	/* Fill the disk, then stream: the hub cannot commit, so it does not
+	 * acknowledge, and the broker keeps the readings. */
+	o = run(&st, "dd if=/dev/zero of=%s/filler bs=64k 2>/dev/null; sync", disk);
+	free(o);
+	pub = publisher(e, n, 20);
+	for (int i = 0; i < 60 && log_count(e, "cannot store the message") == 0; i++)
+		sleep(1);
+	assert_true(log_count(e, "cannot store the message") > 0);
+	held = stat_int(e, "readings");
+	sleep(3);
+	/* It stopped: nothing more is committed while the disk is full, and
+	 * the daemon is still running. */
+	assert_int_equal(stat_int(e, "readings"), held);
+	assert_true(held < n * DEVICES);
+	assert_int_equal(kill(e->hub, 0), 0);
+
+	/* Space returns: the hub goes on by itself. */
+	snprintf(cmd, sizeof(cmd), "%s/filler", disk);
+	assert_int_equal(unlink(cmd), 0);
+	publisher_done(pub);
+	assert_int_equal(wait_stat(e, "readings", n * DEVICES, 180), n * DEVICES);
+	sleep(1);
+	assert_int_equal(stat_int(e, "readings"), n * DEVICES);
+	stop(&e->hub, SIGTERM);
+	check_exactly_once(e, n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_kill9_many_times_during_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broker_restart_during_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_stops_acks_and_recovers, setup, teardown),
+	};
+	if (getenv("DHO_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
