@@ -363,6 +363,13 @@ store_commit(struct store *st)
 void
 store_rollback(struct store *st)
 {
+	/* A cached statement left on a row after an error keeps a read
+	 * transaction open, and after a disk-full or I/O error SQLite's pager
+	 * stays in its error state until no statement is active: every later
+	 * write would fail with the old error although space has returned. */
+	for (int i = 0; i < SQL_COUNT_; i++)
+		if (st->stmt[i] != NULL)
+			sqlite3_reset(st->stmt[i]);
 	if (!sqlite3_get_autocommit(st->db))
 		store_exec(st, "ROLLBACK");
 }
