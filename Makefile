@@ -1,7 +1,7 @@
 # dhohub: the two commands of the README, and the builds around them.
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run every test
-# Other targets: deps, build, asan, valgrind, fuzz, bench, clean.
+# Other targets: deps, build, asan, valgrind, soak, fuzz, bench, clean.
 #   make fuzz FUZZ_SECONDS=300   fuzz each decoder harness for 5 minutes
 
 BUILD ?= build
@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DURATION ?=
 
-.PHONY: all deps build demo test asan valgrind fuzz bench clean
+.PHONY: all deps build demo test asan valgrind soak fuzz bench clean
 
 all: build
 
@@ -40,6 +40,10 @@ asan: deps
 
 valgrind: build
 	cd $(BUILD) && DHO_VALGRIND=1 ctest --output-on-failure -j1 -L integration
+
+# The fault tests at length: 200 kill -9, 10 broker restarts, longer streams.
+soak: build
+	cd $(BUILD) && DHO_SOAK=1 ctest --output-on-failure -j1 -R integ_faults
 
 # The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS,
 # BENCH_INGEST_ARGS and BENCH_SCALE_ARGS pass options, e.g.
