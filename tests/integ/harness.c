@@ -121,11 +121,30 @@ run(int *status, const char *fmt, ...)
 }
 
 /* A CLI command against the test's config; returns the exit code. */
+/* DHO_VALGRIND set (make valgrind): the hub and the CLI run under
+ * valgrind, each process writing its errors to DIR/valgrind-*.log, which
+ * env_free() requires to be empty. */
+static bool
+valgrind_on(void)
+{
+	const char *v = getenv("DHO_VALGRIND");
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+#define VALGRIND_ARGS "--error-exitcode=99", "--leak-check=full", \
+	"--errors-for-leak-kinds=definite", "--show-leak-kinds=definite", "-q"
+#define VALGRIND_SHELL "--error-exitcode=99 --leak-check=full " \
+	"--errors-for-leak-kinds=definite --show-leak-kinds=definite -q"
+
 int
 cli(struct env *e, char **out, const char *args)
 {
 	int st;
-	char *o = run(&st, "%s -c %s %s 2>>%s/cli.err", hub_bin(), e->conf, args, e->dir);
+	char *o = valgrind_on()
+		? run(&st, "valgrind " VALGRIND_SHELL " --log-file=%s/valgrind-cli-%%p.log %s -c %s %s 2>>%s/cli.err",
+		      e->dir, hub_bin(), e->conf, args, e->dir)
+		: run(&st, "%s -c %s %s 2>>%s/cli.err", hub_bin(), e->conf, args, e->dir);
 
 	if (out)
 		*out = o;
@@ -155,13 +174,16 @@ pub(struct env *e, const char *topic, const char *payload)
 void
 hub_start(struct env *e)
 {
-	char log[160];
+	char log[160], vlog[192];
 	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
+	char *vargv[] = { "valgrind", VALGRIND_ARGS, vlog, (char *)hub_bin(), "-c", e->conf, "run",
+	                  NULL };
 
 	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
-	e->hub = spawn(log, argv);
+	snprintf(vlog, sizeof(vlog), "--log-file=%s/valgrind-hub-%%p.log", e->dir);
+	e->hub = spawn(log, valgrind_on() ? vargv : argv);
 	/* The retained status says online once the session is up. */
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < (valgrind_on() ? 300 : 100); i++) {
 		int st;
 		char *o = run(&st, "mosquitto_sub -p %d -t 'dho/v1/hub/%s/status' -C 1 -W 1 2>/dev/null",
 		              e->port, "itest");
@@ -248,6 +270,19 @@ env_free(struct env *e)
 	stop(&e->hub, SIGTERM);
 	stop(&e->sub, SIGTERM);
 	stop(&e->broker, SIGTERM);
+	if (valgrind_on()) {
+		/* Valgrind writes a log only when it has something to say (-q). */
+		int st;
+
+		o = run(&st, "find %s -maxdepth 1 -name 'valgrind-*.log' -size +0c", e->dir);
+		if (*o != '\0') {
+			fprintf(stderr, "valgrind reported errors, kept %s:\n%s", e->dir, o);
+			free(o);
+			free(e);
+			fail_msg("valgrind reported errors");
+		}
+		free(o);
+	}
 	if (getenv("DHO_KEEP_TEST_DIR") == NULL) {
 		o = run(NULL, "rm -rf %s", e->dir);
 		free(o);
