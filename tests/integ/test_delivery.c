@@ -35,6 +35,7 @@
 
 #define HOOK_TEAM "home-nursing/hook"
 #define HOOK_TOPIC "dho/v1/alerts/" HOOK_TEAM " "
+#define HOOK2_TEAM "hospital-dho/hook"
 #define RX_BODY_MAX 65536
 #define RX_POSTS_MAX 512
 
@@ -416,7 +417,8 @@ evs_find(const struct evs *l, const char *id, const char *event)
 
 struct fixture {
 	struct env *e;
-	struct rx *rx;
+	struct rx *rx;      /* HOOK_TEAM's webhook */
+	struct rx *rx2;     /* HOOK2_TEAM's webhook */
 	char hub_log[160];
 };
 
@@ -428,9 +430,12 @@ setup(void **state)
 
 	assert_non_null(f);
 	f->rx = rx_new();
+	f->rx2 = rx_new();
 	snprintf(tail, sizeof(tail),
 	         "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
-	         "[team:" HOOK_TEAM "]\nwebhook = http://127.0.0.1:%d/alerts\n", f->rx->port);
+	         "[team:" HOOK_TEAM "]\nwebhook = http://127.0.0.1:%d/alerts\n\n"
+	         "[team:" HOOK2_TEAM "]\nwebhook = http://127.0.0.1:%d/alerts\n",
+	         f->rx->port, f->rx2->port);
 	f->e = env_new(tail);
 	snprintf(f->hub_log, sizeof(f->hub_log), "%s/hub.log", f->e->dir);
 	*state = f;
@@ -444,6 +449,7 @@ teardown(void **state)
 
 	env_free(f->e);
 	rx_free(f->rx);
+	rx_free(f->rx2);
 	free(f);
 	return 0;
 }
@@ -658,6 +664,39 @@ test_webhook_timeout(void **state)
 	evs_expect(hook, a1, "opened raised");
 	evs_free(hook);
 	assert_int_equal(wait_pending(e, 0, 5), 0);
+}
+
+/*
+ * One team's receiver is down: another team's webhook still gets its
+ * events at once, and the first team's arrive when its receiver is back.
+ */
+static void
+test_webhook_down_other_team_unaffected(void **state)
+{
+	struct fixture *f = *state;
+	struct env *e = f->e;
+	char line[160];
+	double t;
+
+	enroll_hook(e, "P1", "oxy-1");
+	enroll(e, "P2", "oxy-2", 30, "--team " HOOK2_TEAM);
+	rx_stop(f->rx);
+	hub_start(e);
+	spo2(e, "oxy-1", 1, 90);
+	snprintf(line, sizeof(line), "webhook http://127.0.0.1:%d/alerts failed", f->rx->port);
+	for (int i = 0; i < 50 && file_lines(f->hub_log, line, NULL) == 0; i++)
+		usleep(100 * 1000);
+	assert_true(file_lines(f->hub_log, line, NULL) >= 1);
+	spo2(e, "oxy-2", 1, 90);
+	t = mono_now();
+	assert_int_equal(rx_wait(f->rx2, 200, 1, 3), 1);
+	print_message("the other team's webhook got its event %.2f s after the reading\n",
+	              rx_time(f->rx2, 200, 0) - t);
+	assert_int_equal(stat_int(e, "outbox_pending"), 1);
+	rx_start(f->rx);
+	assert_int_equal(rx_wait(f->rx, 200, 1, 20), 1);
+	assert_int_equal(wait_pending(e, 0, 5), 0);
+	assert_int_equal(rx_count(f->rx2, -1), 1);
 }
 
 /*
@@ -1059,6 +1098,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_webhook_outage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_down_other_team_unaffected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kill9_with_events_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cli_actions_within_1s, setup, teardown),
