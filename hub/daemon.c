@@ -91,7 +91,9 @@ daemon_deliver_mqtt(struct hub *h)
 		pthread_mutex_lock(&h->lock);
 		rc = store_outbox_next(h->st, STORE_CH_MQTT, 0, &ev);
 		body = rc == DHO_OK ? strdup(ev.body) : NULL;
-		snprintf(topic, sizeof(topic), "%s/alerts/%s", h->cfg->topic_prefix, ev.topic_team);
+		/* ev is filled only when there is an event. */
+		snprintf(topic, sizeof(topic), "%s/alerts/%s", h->cfg->topic_prefix,
+		         rc == DHO_OK ? ev.topic_team : "");
 		pthread_mutex_unlock(&h->lock);
 		if (rc != DHO_OK || body == NULL) {
 			free(body);
