@@ -907,12 +907,16 @@ test_mqtt_acks_and_quarantine(void **state)
 		const char *payload;
 		const char *reason;
 	} bad[] = {
-		{ "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.ola\"}", "unknown alert A404" },
+		{ "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.ola\"}", "ack for unknown alert A404" },
 		{ "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": ", "not valid JSON" },
-		{ "{\"alert\": \"A1\", \"action\": \"ack\"}", "by" },
-		{ "{\"alert\": \"A1\", \"action\": \"snooze\", \"by\": \"nurse.ola\"}", "action" },
-		{ "{\"alert\": 17, \"action\": \"ack\", \"by\": \"nurse.ola\"}", "alert" },
-		{ "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"nurse ola\"}", "by" },
+		{ "{\"alert\": \"A1\", \"action\": \"ack\"}", "Object item not found: by" },
+		{ "{\"alert\": \"A1\", \"action\": \"snooze\", \"by\": \"nurse.ola\"}",
+		  "action 'snooze' is not ack or resolve" },
+		{ "{\"alert\": 17, \"action\": \"ack\", \"by\": \"nurse.ola\"}", "needs string fields alert, action and by: Expected string" },
+		{ "{\"alert\": \"alert-1\", \"action\": \"ack\", \"by\": \"nurse.ola\"}",
+		  "alert 'alert-1' is not an alert id" },
+		{ "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"nurse ola\"}",
+		  "by 'nurse ola' is not an identifier" },
 	};
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
