@@ -100,7 +100,9 @@ daemon_deliver_mqtt(struct hub *h)
 		pthread_mutex_lock(&h->lock);
 		rc = store_outbox_next(h->st, STORE_CH_MQTT, 0, &ev);
 		body = rc == DHO_OK ? strdup(ev.body) : NULL;
-		snprintf(topic, sizeof(topic), "%s/alerts/%s", h->cfg->topic_prefix, ev.topic_team);
+		/* ev is filled only when there is an event. */
+		snprintf(topic, sizeof(topic), "%s/alerts/%s", h->cfg->topic_prefix,
+		         rc == DHO_OK ? ev.topic_team : "");
 		pthread_mutex_unlock(&h->lock);
 		if (rc != DHO_OK || body == NULL) {
 			free(body);
@@ -170,59 +172,119 @@ daemon_post(CURL *curl, const char *url, const char *body, char *err, size_t err
 	return DHO_OK;
 }
 
+/* The most webhook URLs that can be failing at once; teams are few. */
+#define DAEMON_HOOKS_MAX 64
+
+/* A webhook URL whose last POST failed, and when to try it again. */
+struct daemon_hook_wait {
+	char url[512];
+	int attempts;
+	int64_t next_ms;    /* CLOCK_MONOTONIC milliseconds */
+};
+
+static int64_t
+daemon_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct daemon_hook_wait *
+daemon_hook_find(struct daemon_hook_wait *w, size_t n, const char *url)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w[i].url, url) == 0)
+			return &w[i];
+	return NULL;
+}
+
 /*
  * The webhook thread: POSTs each event with a webhook in outbox order. A
- * failing receiver holds back later events (order per alert is kept) and
- * is retried with backoff; MQTT delivery is not held back by it.
+ * failing receiver holds back the later events for the same URL (so the
+ * order per alert is kept at each receiver) and is retried with backoff;
+ * neither the other teams' webhooks nor MQTT delivery wait for it.
  */
 static void *
 daemon_hook_main(void *arg)
 {
 	struct hub *h = arg;
 	CURL *curl = curl_easy_init();
+	struct daemon_hook_wait waits[DAEMON_HOOKS_MAX];
+	size_t nwaits = 0;
 	struct store_outbox ev;
 	char url[512], err[CURL_ERROR_SIZE + 32];
 	char *body;
-	int rc, attempts = 0;
-	bool logged = false;
+	int rc;
 
 	if (curl == NULL) {
 		log_error("cannot start libcurl: webhooks will not be delivered");
 		return NULL;
 	}
 	while (!atomic_load(&h->stopping)) {
-		pthread_mutex_lock(&h->lock);
-		rc = store_outbox_next(h->st, STORE_CH_WEBHOOK, 0, &ev);
-		body = rc == DHO_OK ? strdup(ev.body) : NULL;
-		snprintf(url, sizeof(url), "%s", rc == DHO_OK ? ev.webhook : "");
-		pthread_mutex_unlock(&h->lock);
-		if (rc != DHO_OK || body == NULL) {
+		int64_t after = 0;
+		bool sent = false;
+
+		/* One pass over the undelivered events, oldest first. */
+		while (!atomic_load(&h->stopping)) {
+			struct daemon_hook_wait *w;
+			dho_time_t wait;
+
+			pthread_mutex_lock(&h->lock);
+			rc = store_outbox_next(h->st, STORE_CH_WEBHOOK, after, &ev);
+			body = rc == DHO_OK ? strdup(ev.body) : NULL;
+			snprintf(url, sizeof(url), "%s", rc == DHO_OK ? ev.webhook : "");
+			pthread_mutex_unlock(&h->lock);
+			if (rc != DHO_OK || body == NULL) {
+				if (rc != DHO_OK && rc != DHO_ENOTFOUND)
+					log_error("cannot read the outbox: %s", dho_strerror(rc));
+				free(body);
+				break;
+			}
+			after = ev.id;
+			w = daemon_hook_find(waits, nwaits, url);
+			if (w && daemon_mono_ms() < w->next_ms) {
+				free(body);
+				continue;
+			}
+			rc = daemon_post(curl, url, body, err, sizeof(err));
 			free(body);
+			if (rc != DHO_OK) {
+				if (w == NULL && nwaits == DAEMON_HOOKS_MAX) {
+					/* No room to track it: hold everything back
+					 * rather than lose the order. */
+					log_warnx("webhook %s failed: %s; more than %d webhooks failing",
+					          url, err, DAEMON_HOOKS_MAX);
+					break;
+				}
+				if (w == NULL) {
+					w = &waits[nwaits++];
+					memset(w, 0, sizeof(*w));
+					snprintf(w->url, sizeof(w->url), "%s", url);
+				}
+				wait = daemon_backoff(w->attempts++);
+				w->next_ms = daemon_mono_ms() + wait * 1000;
+				if (w->attempts == 1 || log_enabled(LOG_DEBUG))
+					log_warnx("webhook %s failed: %s; retrying with backoff (next in %llds)",
+					          url, err, (long long)wait);
+				continue;
+			}
+			if (w) {
+				log_info("webhook %s delivers again after %d failed attempts", url,
+				         w->attempts);
+				*w = waits[--nwaits];
+			}
+			sent = true;
+			pthread_mutex_lock(&h->lock);
+			rc = store_outbox_done(h->st, ev.id, STORE_CH_WEBHOOK);
+			pthread_mutex_unlock(&h->lock);
+			if (rc != DHO_OK)
+				log_error("cannot mark event %lld delivered to its webhook: %s",
+				          (long long)ev.id, dho_strerror(rc));
+		}
+		if (!sent)
 			usleep(200 * 1000);
-			continue;
-		}
-		rc = daemon_post(curl, url, body, err, sizeof(err));
-		free(body);
-		if (rc != DHO_OK) {
-			dho_time_t wait = daemon_backoff(attempts++);
-			if (!logged || log_enabled(LOG_DEBUG))
-				log_warnx("webhook %s failed: %s; retrying with backoff (next in %llds)",
-				          url, err, (long long)wait);
-			logged = true;
-			for (dho_time_t i = 0; i < wait * 5 && !atomic_load(&h->stopping); i++)
-				usleep(200 * 1000);
-			continue;
-		}
-		if (logged)
-			log_info("webhook %s delivers again", url);
-		logged = false;
-		attempts = 0;
-		pthread_mutex_lock(&h->lock);
-		rc = store_outbox_done(h->st, ev.id, STORE_CH_WEBHOOK);
-		pthread_mutex_unlock(&h->lock);
-		if (rc != DHO_OK)
-			log_error("cannot mark event %lld delivered to its webhook: %s",
-			          (long long)ev.id, dho_strerror(rc));
 	}
 	curl_easy_cleanup(curl);
 	return NULL;

@@ -230,11 +230,19 @@ ingest_ack(struct ingest_msg *m)
 		rc = ingest_quarantine(m, why);
 		goto out;
 	}
-	if (alert_parse_id(alert_s, &id) != DHO_OK || !ident_valid(by) ||
-	    (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0) ||
-	    (note && strlen(note) > 255)) {
-		rc = ingest_quarantine(m, "ack has a bad alert id, action (ack or resolve), "
-		                          "by (an identifier) or a note over 255 bytes");
+	/* One precise reason, naming the field and (shortened) its value. */
+	why[0] = '\0';
+	if (alert_parse_id(alert_s, &id) != DHO_OK)
+		snprintf(why, sizeof(why), "ack's alert '%.64s' is not an alert id like A17", alert_s);
+	else if (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0)
+		snprintf(why, sizeof(why), "ack's action '%.64s' is not ack or resolve", action);
+	else if (!ident_valid(by))
+		snprintf(why, sizeof(why), "ack's by '%.64s' is not an identifier "
+		         "(1-64 characters of A-Z a-z 0-9 . _ - :)", by);
+	else if (note && strlen(note) > 255)
+		snprintf(why, sizeof(why), "ack's note is longer than 255 bytes");
+	if (why[0] != '\0') {
+		rc = ingest_quarantine(m, why);
 		goto out;
 	}
 	rc = strcmp(action, "ack") == 0 ? engine_ack(m->eng, id, by, note, m->now)

@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -211,23 +212,100 @@ broker_start(struct env *e)
 	assert_true(port_open(e->port));
 }
 
+static void
+broker_conf(struct env *e, bool persistent)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n", e->port);
+	if (persistent) {
+		/* Run as root, Mosquitto would drop to its own user, which cannot
+		 * write the test's directory: keep it as the user who runs us. */
+		struct passwd *pw = getpwuid(getuid());
+
+		fprintf(f, "persistence true\npersistence_location %s/\nuser %s\n", e->dir,
+		        pw ? pw->pw_name : "mosquitto");
+	}
+	else
+		fprintf(f, "persistence false\n");
+	fclose(f);
+}
+
+/* Starts the alert feed's mosquitto_sub: a clean session, or with
+ * client_id a persistent one that the broker keeps while it is away. */
+static void
+feed_start(struct env *e, const char *client_id)
+{
+	char port[16];
+	char *clean[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", "dho/v1/alerts/#", NULL };
+	char *durable[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-c", "-i",
+	                    (char *)client_id, "-t", "dho/v1/alerts/#", NULL };
+
+	snprintf(port, sizeof(port), "%d", e->port);
+	e->sub = spawn(e->alerts, client_id ? durable : clean);
+}
+
+void
+broker_persistent(struct env *e)
+{
+	stop(&e->sub, SIGTERM);
+	stop(&e->broker, SIGTERM);
+	broker_conf(e, true);
+	broker_start(e);
+	feed_start(e, "itest-feed");
+	/* A probe on a topic no team has shows that the feed is subscribed. */
+	for (int i = 0; i < 100; i++) {
+		int st;
+		char *o = run(&st, "mosquitto_pub -p %d -q 1 -t dho/v1/alerts/_probe -m probe", e->port);
+
+		free(o);
+		if (file_lines(e->alerts, "dho/v1/alerts/_probe", NULL) > 0)
+			return;
+		usleep(100 * 1000);
+	}
+	fail_msg("the persistent alert feed did not subscribe");
+}
+
+double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+file_lines(const char *path, const char *a, const char *b)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && (b == NULL || strstr(line, b)))
+			n++;
+	fclose(f);
+	return n;
+}
+
 struct env *
 env_new(const char *tail)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	char path[160];
 	FILE *f;
 
 	assert_non_null(e);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/dho-itest.XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	e->port = free_port();
-	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-	           "max_queued_messages 0\n", e->port);
-	fclose(f);
+	broker_conf(e, false);
 	broker_start(e);
 	snprintf(e->conf, sizeof(e->conf), "%s/hub.conf", e->dir);
 	f = fopen(e->conf, "w");
@@ -241,12 +319,7 @@ env_new(const char *tail)
 	        e->port, e->dir, tail ? tail : "");
 	fclose(f);
 	snprintf(e->alerts, sizeof(e->alerts), "%s/alerts.txt", e->dir);
-	{
-		char port[16];
-		char *argv[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", "dho/v1/alerts/#", NULL };
-		snprintf(port, sizeof(port), "%d", e->port);
-		e->sub = spawn(e->alerts, argv);
-	}
+	feed_start(e, NULL);
 	return e;
 }
 

@@ -56,6 +56,19 @@ void pub(struct env *e, const char *topic, const char *payload);
 void broker_start(struct env *e);
 /* Starts `dhohub run` and waits for its retained status to say online. */
 void hub_start(struct env *e);
+/*
+ * Makes the broker keep its state across a restart with SIGTERM
+ * (persistence in the test's directory) and the alert feed a persistent
+ * session (fixed client id, clean session off), then restarts both and
+ * waits until the feed is subscribed. From then on no event published
+ * while the feed or the broker restarts is missing from the feed.
+ */
+void broker_persistent(struct env *e);
+
+/* Seconds on the monotonic clock. */
+double mono_now(void);
+/* Lines of the file at path that contain a and (unless NULL) b. */
+int file_lines(const char *path, const char *a, const char *b);
 
 /* YYYY-MM-DD of days_ago days before today, local time. */
 void today(char *buf, size_t len, int days_ago);
