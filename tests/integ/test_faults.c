@@ -162,24 +162,6 @@ test_kill9_many_times_during_stream(void **state)
 	check_exactly_once(e, n);
 }
 
-/* Rewrites the broker's config with persistence on and restarts it. */
-static void
-broker_persistent(struct env *e)
-{
-	char path[160];
-	FILE *f;
-
-	stop(&e->broker, SIGTERM);
-	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
-	f = fopen(path, "a");
-	assert_non_null(f);
-	/* As root, Mosquitto drops to user mosquitto, who cannot write the
-	 * test directory: it would lose its queue at restart. */
-	fprintf(f, "persistence true\npersistence_location %s/\nuser root\n", e->dir);
-	fclose(f);
-	broker_start(e);
-}
-
 static void
 test_broker_restart_during_stream(void **state)
 {
@@ -187,7 +169,7 @@ test_broker_restart_during_stream(void **state)
 	int restarts = soak() ? 10 : 2, n = soak() ? 10000 : 2000;
 	pid_t pub;
 
-	broker_persistent(e);
+	broker_persistent(e);   /* the broker keeps the hub's queue across SIGTERM */
 	enroll_all(e);
 	hub_start(e);
 	pub = publisher(e, n, 100);
