@@ -13,6 +13,7 @@
 #ifndef MBUS_H
 #define MBUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,5 +73,55 @@ struct mbus_block {
  */
 int mbus_plan(const struct cfg_register *regs, size_t nregs, struct mbus_block *blocks,
               size_t max, size_t *nblocks, size_t *block_of);
+
+/* Where a source is, as its url says. */
+struct mbus_endpoint {
+	bool rtu;
+	char host[256];     /* TCP: a host name or address, IPv6 without [] */
+	char port[6];       /* TCP */
+	char device[256];   /* RTU: the serial device */
+	int baud;           /* RTU */
+	char parity;        /* RTU: 'N', 'E' or 'O' */
+	int data_bits;      /* RTU: 5-8 */
+	int stop_bits;      /* RTU: 1 or 2 */
+};
+
+/*
+ * Splits a source url, tcp://HOST:PORT (HOST may be [IPV6]) or
+ * rtu:DEVICE:BAUD:FRAME (FRAME as 8N1). BAUD and FRAME are taken from the
+ * right, because a DEVICE under /dev/serial/by-path contains ':'.
+ * DHO_EINVAL for anything else; the config has already explained the
+ * error to the operator, so this only guards against a url it never saw.
+ */
+int mbus_parse_url(const char *url, struct mbus_endpoint *out);
+
+/*
+ * The poller hands each poll's values to a sink, on the poller's thread:
+ * the readings of one source in d (rejected ones with their reason, for
+ * quarantine), topic as "modbus:NAME" for quarantine entries, raw a JSON
+ * text of the registers read (the quarantine payload), now the poll's
+ * time. It returns DHO_OK once the readings are committed.
+ */
+typedef int (*mbus_sink_fn)(void *ctx, const char *topic, const char *device,
+                            const struct doc_result *d, const char *raw, dho_time_t now);
+
+struct mbus_poller;
+
+/*
+ * Starts the poller thread for the n sources (n >= 1). The sources are
+ * copied: the caller's array may go away, and a configuration reload does
+ * not change what is polled. A source that cannot be reached is logged
+ * once per outage and retried after interval_s, then twice that, doubling
+ * up to 60 s (or interval_s if longer); the first poll that answers again
+ * is logged once and the normal interval resumes.
+ * DHO_ENOMEM, or DHO_EIO when the thread cannot be started.
+ */
+int mbus_poller_start(const struct cfg_modbus *sources, size_t n, mbus_sink_fn sink,
+                      void *ctx, struct mbus_poller **out);
+
+/* Stops the thread (a poll under way finishes first, which takes at most
+ * about a second per source), closes the connections and frees p. NULL is
+ * a no-op. */
+void mbus_poller_stop(struct mbus_poller *p);
 
 #endif

@@ -296,6 +296,96 @@ test_plan(void **state)
 	}
 }
 
+static void
+test_parse_url(void **state)
+{
+	static const struct {
+		const char *url;
+		bool rtu;
+		const char *host, *port, *device;
+		int baud;
+		char parity;
+		int data, stop;
+	} good[] = {
+		{ "tcp://127.0.0.1:1502", false, "127.0.0.1", "1502", "", 0, 0, 0, 0 },
+		{ "tcp://plc.local:502", false, "plc.local", "502", "", 0, 0, 0, 0 },
+		{ "tcp://[::1]:502", false, "::1", "502", "", 0, 0, 0, 0 },
+		{ "tcp://[fe80::1:2]:65535", false, "fe80::1:2", "65535", "", 0, 0, 0, 0 },
+		{ "rtu:/dev/ttyUSB0:9600:8N1", true, "", "", "/dev/ttyUSB0", 9600, 'N', 8, 1 },
+		{ "rtu:/dev/ttyS1:115200:7E2", true, "", "", "/dev/ttyS1", 115200, 'E', 7, 2 },
+		{ "rtu:/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0:19200:8O1", true, "",
+		  "", "/dev/serial/by-path/pci-0000:00:14.0-usb-0:2:1.0-port0", 19200, 'O', 8, 1 },
+	};
+	static const char *const bad[] = {
+		"", "tcp://", "tcp://h", "tcp://h:", "tcp://:502", "tcp://h:0", "tcp://h:65536",
+		"tcp://h:-1", "tcp://h:+5", "tcp://h:5x", "tcp://[::1]", "tcp://[::1]502",
+		"tcp://[]:502", "udp://h:502", "rtu:", "rtu:/dev/ttyUSB0", "rtu:/dev/ttyUSB0:9600",
+		"rtu::9600:8N1", "rtu:/dev/ttyUSB0::8N1", "rtu:/dev/ttyUSB0:fast:8N1",
+		"rtu:/dev/ttyUSB0:9600:8N", "rtu:/dev/ttyUSB0:9600:8X1", "rtu:/dev/ttyUSB0:9600:9N1",
+		"rtu:/dev/ttyUSB0:9600:8N3", "rtu:/dev/ttyUSB0:99999999:8N1",
+	};
+	struct mbus_endpoint ep;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		EXPECT(good[i].url, mbus_parse_url(good[i].url, &ep) == DHO_OK);
+		EXPECT(good[i].url, ep.rtu == good[i].rtu);
+		EXPECT(good[i].url, strcmp(ep.host, good[i].host) == 0);
+		EXPECT(good[i].url, strcmp(ep.port, good[i].port) == 0);
+		EXPECT(good[i].url, strcmp(ep.device, good[i].device) == 0);
+		EXPECT(good[i].url, ep.baud == good[i].baud);
+		EXPECT(good[i].url, ep.parity == good[i].parity);
+		EXPECT(good[i].url, ep.data_bits == good[i].data);
+		EXPECT(good[i].url, ep.stop_bits == good[i].stop);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT(bad[i], mbus_parse_url(bad[i], &ep) == DHO_EINVAL);
+}
+
+static int sink_calls;
+
+static int
+count_sink(void *ctx, const char *topic, const char *device, const struct doc_result *d,
+           const char *raw, dho_time_t now)
+{
+	(void)ctx;
+	(void)topic;
+	(void)device;
+	(void)d;
+	(void)raw;
+	(void)now;
+	sink_calls++;
+	return DHO_OK;
+}
+
+/* A source that cannot be opened: the poller keeps trying, hands nothing
+ * on, and stops at once when asked. (The TCP way, with a real server, is
+ * in tests/integ/test_modbus.c.) */
+static void
+test_poller_unreachable_source(void **state)
+{
+	struct cfg_modbus src;
+	struct mbus_poller *p = NULL;
+
+	(void)state;
+	memset(&src, 0, sizeof(src));
+	snprintf(src.name, sizeof(src.name), "gone");
+	snprintf(src.url, sizeof(src.url), "rtu:/dev/dhohub-test-no-such-tty:9600:8N1");
+	snprintf(src.device, sizeof(src.device), "d");
+	src.unit_id = 1;
+	src.interval_s = 1;
+	src.nregs = 1;
+	src.regs[0] = (struct cfg_register)REG(CFG_REG_INPUT, 0, CFG_REG_UINT16);
+	assert_int_equal(mbus_poller_start(&src, 0, count_sink, NULL, &p), DHO_EINVAL);
+	assert_null(p);
+	assert_int_equal(mbus_poller_start(&src, 1, count_sink, NULL, &p), DHO_OK);
+	assert_non_null(p);
+	usleep(300 * 1000);
+	mbus_poller_stop(p);
+	assert_int_equal(sink_calls, 0);
+	mbus_poller_stop(NULL);
+}
+
 int
 main(void)
 {
@@ -304,6 +394,8 @@ main(void)
 		cmocka_unit_test(test_float_orders_match_libmodbus),
 		cmocka_unit_test(test_decode_bad_arguments),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_parse_url),
+		cmocka_unit_test(test_poller_unreachable_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
