@@ -27,7 +27,8 @@ static pid_t srv = -1;
 static int
 setup(void **state)
 {
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n");
+	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
+	                 "[program:mb]\nthreshold.spo2 = red<88 yellow<92\nmissing.spo2 = 3s\n");
 	return 0;
 }
 
@@ -311,6 +312,65 @@ test_server_comes_back_polling_resumes(void **state)
 	stop(&srv, SIGTERM);
 }
 
+/* Contract 4.5: a source that stops answering raises its missing rule in
+ * the normal way, and its readings clear it when it is back. */
+static void
+test_outage_raises_missing_rule(void **state)
+{
+	struct env *e = *state;
+	int port = free_port();
+	char d[16], args[256];
+
+	srv = server_start(e, port, "input:0=950", "input:1=72", "holding:10=0x6666",
+	                   "holding:11=0x4212");
+	modbus_conf(e, port);
+	today(d, sizeof(d), 2);
+	snprintf(args, sizeof(args), "patient add P1 --tenant vefsn --program mb --discharged %s", d);
+	assert_int_equal(cli(e, NULL, args), 0);
+	assert_int_equal(cli(e, NULL, "device assign oxy-12 --patient P1"), 0);
+	hub_start(e);
+	assert_true(wait_reading(e, "P1", "spo2", 95, 10) >= 1);
+	/* Polled every second: never 3 s without spo2. */
+	sleep(4);
+	assert_int_equal(alert_lines(e, "missing.spo2", NULL), 0);
+
+	stop(&srv, SIGTERM);
+	assert_int_equal(wait_alert_lines(e, "\"opened\"", "missing.spo2", 1, 15), 1);
+	srv = server_start(e, port, "input:0=950", "input:1=72", "holding:10=0x6666",
+	                   "holding:11=0x4212");
+	assert_int_equal(wait_alert_lines(e, "\"event\":\"cleared\"", "missing.spo2", 1, 30), 1);
+	assert_int_equal(wait_log(e, "answers again", 1, 5), 1);
+	assert_int_equal(alert_ids(e, "\"opened\"", "missing.spo2"), 1);
+}
+
+/* A register the device does not have: it answers with an exception. That
+ * is logged once, not per poll, and the other registers are still read. */
+static void
+test_device_exception_logged_once(void **state)
+{
+	struct env *e = *state;
+	int port = free_port();
+	char text[512];
+	size_t n;
+
+	srv = server_start(e, port, "input:0=950", "input:1=72", NULL, NULL);
+	snprintf(text, sizeof(text),
+	         "[modbus:oxy-12]\nurl = tcp://127.0.0.1:%d\ninterval_s = 1\ndevice = oxy-12\n"
+	         "register.spo2 = 0:input:uint16:0.1\nregister.pulse = 1:input:uint16:1\n"
+	         "register.weight = 50:input:uint32:0.001\n", port);
+	env_conf_append(e, text);
+	enroll(e, "P1", "oxy-12", 2, "");
+	hub_start(e);
+	assert_true(wait_reading(e, "P1", "spo2", 95, 10) >= 1);
+	n = readings_with(e, "P1", "spo2", 95);
+	sleep(3);
+	assert_true(readings_with(e, "P1", "spo2", 95) >= n + 2);
+	assert_true(readings_with(e, "P1", "pulse", 72) >= 3);
+	assert_int_equal(log_lines(e, "the device refuses input registers 50-51"), 1);
+	assert_int_equal(log_lines(e, "does not answer"), 0);
+	assert_int_equal(stat_int(e, "quarantined"), 0);
+}
+
 /* Bad register maps: FILE:LINE: and exit 2, from check-config and from run. */
 static void
 test_bad_register_map(void **state)
@@ -392,6 +452,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unassigned_device_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_stops_hub_keeps_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_comes_back_polling_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outage_raises_missing_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_exception_logged_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_register_map, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
