@@ -1376,11 +1376,22 @@ cfg_cross_check(struct cfg_ctx *c)
 				            "section", label, tenant, tenant);
 			break;
 		}
-		case SEC_MODBUS:
-			if (cfg->modbus[inst->index].nregs == 0)
+		case SEC_MODBUS: {
+			const struct cfg_modbus *m = &cfg->modbus[inst->index];
+			int ku = cfg_opt_index(SEC_MODBUS, "unit_id");
+
+			if (m->nregs == 0)
 				cfg_error(c, inst->line, "[%s] has no register.METRIC keys: nothing to poll",
 				          label);
+			/* On a serial line 0 is the broadcast address, which never
+			 * answers a read, and 248-255 are reserved (Modbus over
+			 * serial line, 2.2); TCP gateways use all of 0-255. */
+			if (strncmp(m->url, "rtu:", 4) == 0 && (m->unit_id < 1 || m->unit_id > 247))
+				cfg_error(c, inst->keyline[ku] ? inst->keyline[ku] : inst->line,
+				          "[%s] unit_id = %d: on an RTU line the unit id must be from 1 "
+				          "to 247", label, m->unit_id);
 			break;
+		}
 		default:
 			break;
 		}

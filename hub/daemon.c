@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "ingest.h"
 #include "log.h"
+#include "modbus.h"
 #include "session.h"
 #include "store.h"
 #include "timefmt.h"
@@ -36,6 +37,7 @@ struct hub {
 	atomic_bool stopping;
 	pthread_t hook_thread;
 	bool hook_started;
+	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
 };
 
 static volatile sig_atomic_t daemon_stop_flag;
@@ -67,6 +69,22 @@ daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 		h->work = true;
 		pthread_cond_signal(&h->wake);
 	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+/* The Modbus poller's readings take the way of an MQTT message's, under
+ * the same lock. */
+static int
+daemon_on_modbus(void *ctx, const char *topic, const char *device, const struct doc_result *d,
+                 const char *raw, dho_time_t now)
+{
+	struct hub *h = ctx;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = ingest_decoded(h->cfg, h->st, h->eng, topic, device, d, raw, strlen(raw), now);
+	pthread_cond_signal(&h->wake);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -336,8 +354,8 @@ daemon_reload(struct hub *h)
 		config_free(cfg);
 		return;
 	}
-	/* Topics, broker and store settings need a restart; rules, teams and
-	 * routing apply to the next message. */
+	/* Topics, broker, store settings and Modbus sources need a restart;
+	 * rules, teams and routing apply to the next message. */
 	engine_free(h->eng);
 	h->eng = eng;
 	if (h->cfg_owned)
@@ -399,6 +417,11 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 	         cfg->client_id, db);
 	if (session_start(h.sess) != DHO_OK)
 		goto out;
+	if (cfg->nmodbus > 0 &&
+	    mbus_poller_start(cfg->modbus, cfg->nmodbus, daemon_on_modbus, &h, &h.poller) != DHO_OK) {
+		log_error("cannot start the Modbus poller");
+		goto out;
+	}
 	while (!daemon_stop_flag) {
 		if (daemon_reload_flag) {
 			daemon_reload_flag = 0;
@@ -426,6 +449,8 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 	rc = 0;
 out:
 	atomic_store(&h.stopping, true);
+	/* The poller stores under the lock: it goes before the store does. */
+	mbus_poller_stop(h.poller);
 	if (h.hook_started)
 		pthread_join(h.hook_thread, NULL);
 	if (h.sess) {

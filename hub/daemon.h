@@ -4,8 +4,10 @@
  * Threads: Paho's receive thread runs ingest for each message under the
  * hub's write lock and returns only after the commit; the main thread
  * reacts to signals, delivers the outbox over MQTT and runs the timers;
- * the webhook thread POSTs events to teams' webhooks. All three share the
- * one write connection of the store, and only under the lock.
+ * the webhook thread POSTs events to teams' webhooks; with [modbus:*]
+ * sources, the Modbus poller thread (modbus.h) stores each poll's readings
+ * through ingest under the same lock. All of them share the one write
+ * connection of the store, and only under the lock.
  */
 #ifndef DAEMON_H
 #define DAEMON_H

@@ -139,6 +139,16 @@ ingest_attribute(struct ingest_msg *m, dho_time_t at, struct store_patient *p,
 	}
 	if (rc != DHO_OK)
 		return rc;
+	if (m->tenant[0] == '\0') {
+		/* A hub-side source (Modbus) names no tenant; the assignment
+		 * decides, within the tenants this hub serves. */
+		if (!config_serves_tenant(m->cfg, p->tenant)) {
+			snprintf(why, len, "device %s belongs to a patient of tenant %s, which this "
+			         "hub does not serve", m->device, p->tenant);
+			return DHO_EINVAL;
+		}
+		return DHO_OK;
+	}
 	if (strcmp(p->tenant, m->tenant) != 0) {
 		snprintf(why, len, "device %s belongs to a patient of tenant %s but published under tenant %s",
 		         m->device, p->tenant, m->tenant);
@@ -446,24 +456,49 @@ ingest_dispatch(struct ingest_msg *m)
 	return ingest_readings(m, &d);
 }
 
+/* Runs one message in one transaction: the decoded readings d when the
+ * hub decoded them itself, else whatever the topic and payload hold. */
+static int
+ingest_transact(struct ingest_msg *m, const struct doc_result *d)
+{
+	int rc;
+
+	if ((rc = store_begin(m->st)) != DHO_OK)
+		return rc;
+	rc = d != NULL ? ingest_readings(m, d) : ingest_dispatch(m);
+	if (rc == DHO_OK)
+		rc = store_commit(m->st);
+	if (rc != DHO_OK) {
+		log_error("cannot store a message on %s: %s (%s)", m->topic, dho_strerror(rc),
+		          store_errmsg(m->st));
+		store_rollback(m->st);
+	}
+	return rc;
+}
+
 int
 ingest_message(const struct config *cfg, struct store *st, struct engine *eng,
                const char *topic, const void *payload, size_t len, dho_time_t now)
 {
 	struct ingest_msg m = { cfg, st, eng, topic, payload, len, now, INGEST_UNKNOWN,
 	                        "", "", NULL };
-	int rc;
 
 	ingest_classify(&m);
-	if ((rc = store_begin(st)) != DHO_OK)
-		return rc;
-	rc = ingest_dispatch(&m);
-	if (rc == DHO_OK)
-		rc = store_commit(st);
-	if (rc != DHO_OK) {
-		log_error("cannot store a message on %s: %s (%s)", topic, dho_strerror(rc),
-		          store_errmsg(st));
-		store_rollback(st);
-	}
-	return rc;
+	return ingest_transact(&m, NULL);
+}
+
+int
+ingest_decoded(const struct config *cfg, struct store *st, struct engine *eng,
+               const char *topic, const char *device, const struct doc_result *d,
+               const char *raw, size_t rawlen, dho_time_t now)
+{
+	struct ingest_msg m = { cfg, st, eng, topic, raw, rawlen, now, INGEST_UNKNOWN,
+	                        "", "", NULL };
+
+	if (d->n == 0)
+		return DHO_OK;
+	if (!ident_valid(device))
+		return DHO_EINVAL;
+	snprintf(m.device, sizeof(m.device), "%s", device);
+	return ingest_transact(&m, d);
 }

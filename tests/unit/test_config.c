@@ -614,6 +614,30 @@ test_modbus_urls(void **state)
 	}
 }
 
+/* On a serial line 0 is broadcast and 248-255 are reserved; TCP uses 0-255. */
+static void
+test_modbus_rtu_unit_id(void **state)
+{
+	struct loaded l;
+
+	(void)state;
+	expect_one_error("[modbus:m]\nurl = rtu:/dev/ttyUSB0:9600:8N1\nunit_id = 0\ndevice = d\n"
+	                 "register.spo2 = 0:input:uint16:1\n", 3,
+	                 "[modbus:m] unit_id = 0: on an RTU line the unit id must be from 1 to 247");
+	expect_one_error("[modbus:m]\nurl = rtu:/dev/ttyUSB0:9600:8N1\ndevice = d\n"
+	                 "register.spo2 = 0:input:uint16:1\nunit_id = 248\n", 5,
+	                 "on an RTU line the unit id must be from 1 to 247");
+	expect_clean("[modbus:m]\nurl = rtu:/dev/ttyUSB0:9600:8N1\nunit_id = 247\ndevice = d\n"
+	             "register.spo2 = 0:input:uint16:1\n", &l);
+	load_done(&l);
+	expect_clean("[modbus:m]\nurl = tcp://h:502\nunit_id = 0\ndevice = d\n"
+	             "register.spo2 = 0:input:uint16:1\n", &l);
+	load_done(&l);
+	expect_clean("[modbus:m]\nurl = tcp://h:502\nunit_id = 255\ndevice = d\n"
+	             "register.spo2 = 0:input:uint16:1\n", &l);
+	load_done(&l);
+}
+
 static void
 test_modbus_registers(void **state)
 {
@@ -1134,6 +1158,7 @@ main(void)
 		cmocka_unit_test(test_good_values),
 		cmocka_unit_test(test_invalid_section_names),
 		cmocka_unit_test(test_modbus_urls),
+		cmocka_unit_test(test_modbus_rtu_unit_id),
 		cmocka_unit_test(test_modbus_registers),
 		cmocka_unit_test(test_modbus_register_limit),
 		cmocka_unit_test(test_required_keys),
