@@ -52,23 +52,29 @@ daemon_on_signal(int sig)
 		daemon_stop_flag = 1;
 }
 
+/* After an ingest under h->lock: wakes the main loop when it wrote events.
+ * Waking it for every reading cost a transaction of timers and an outbox
+ * read each. */
+static void
+daemon_ingested(struct hub *h, uint64_t events_before)
+{
+	if (engine_events(h->eng) != events_before) {
+		h->work = true;
+		pthread_cond_signal(&h->wake);
+	}
+}
+
 static int
 daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 {
 	struct hub *h = ctx;
-	int rc;
-
 	uint64_t before;
+	int rc;
 
 	pthread_mutex_lock(&h->lock);
 	before = engine_events(h->eng);
 	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len, timefmt_now());
-	/* Wake the main loop only for new events: waking it for every
-	 * reading cost a transaction of timers and an outbox read each. */
-	if (engine_events(h->eng) != before) {
-		h->work = true;
-		pthread_cond_signal(&h->wake);
-	}
+	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -80,11 +86,13 @@ daemon_on_modbus(void *ctx, const char *topic, const char *device, const struct 
                  const char *raw, dho_time_t now)
 {
 	struct hub *h = ctx;
+	uint64_t before;
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
+	before = engine_events(h->eng);
 	rc = ingest_decoded(h->cfg, h->st, h->eng, topic, device, d, raw, strlen(raw), now);
-	pthread_cond_signal(&h->wake);
+	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
