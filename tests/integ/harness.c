@@ -434,17 +434,7 @@ wait_stat(struct env *e, const char *key, json_int_t want, int secs)
 int
 alert_lines(struct env *e, const char *a, const char *b)
 {
-	FILE *f = fopen(e->alerts, "r");
-	char line[4096];
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, a) && (b == NULL || strstr(line, b)))
-			n++;
-	fclose(f);
-	return n;
+	return file_lines(e->alerts, a, b);
 }
 
 /*

@@ -188,21 +188,14 @@ test_broker_restart_during_stream(void **state)
 	check_exactly_once(e, n);
 }
 
+/* Lines of the hub's log that contain needle. */
 static int
 log_count(struct env *e, const char *needle)
 {
-	char path[160], line[2048];
-	int n = 0;
-	FILE *f;
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
+	return file_lines(path, needle, NULL);
 }
 
 static void
