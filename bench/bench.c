@@ -164,6 +164,33 @@ bad:
 	exit(2);
 }
 
+int64_t
+bench_count(const char *name, const char *text, int64_t min, int64_t max)
+{
+	int64_t v;
+
+	bench_parse_counts(text, &v, 1);
+	if (v < min || v > max) {
+		fprintf(stderr, "bench: --%s takes %lld to %lld, not %s\n", name, (long long)min,
+		        (long long)max, text);
+		exit(2);
+	}
+	return v;
+}
+
+double
+bench_number(const char *name, const char *text)
+{
+	char *end;
+	double v = strtod(text, &end);
+
+	if (end == text || *end != '\0' || !(v > 0) || v > 1e12) {
+		fprintf(stderr, "bench: --%s takes a positive number, not '%s'\n", name, text);
+		exit(2);
+	}
+	return v;
+}
+
 int
 bench_cmp_double(const void *a, const void *b)
 {

@@ -66,6 +66,13 @@ int bench_broker(const char *dir, int port);
 /* The value at fraction q (0-1) of the n sorted values v. */
 double bench_quantile(const double *v, size_t n, double q);
 
+/* One count for option name ("20000", "100k", "10M") between min and max;
+ * exits with a message (status 2) otherwise. */
+int64_t bench_count(const char *name, const char *text, int64_t min, int64_t max);
+
+/* A positive finite number for option name; exits with a message otherwise. */
+double bench_number(const char *name, const char *text);
+
 /* Compares doubles, for qsort. */
 int bench_cmp_double(const void *a, const void *b);
 

@@ -393,16 +393,15 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': bench_readings = atol(optarg); break;
-		case 'd': bench_devices = atoi(optarg); break;
-		case 'i': bench_inflight = atoi(optarg); break;
-		case 'r': bench_paced = atof(optarg); break;
+		case 'n': bench_readings = (long)bench_count("readings", optarg, 1, 100000000); break;
+		case 'd': bench_devices = (int)bench_count("devices", optarg, 1, 99999); break;
+		case 'i': bench_inflight = (int)bench_count("inflight", optarg, 1, 65535); break;
+		case 'r': bench_paced = bench_number("paced", optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (bench_devices < 1 || bench_devices > 99999 || bench_inflight < 1 ||
-	    bench_readings < bench_devices || optind != argc) {
+	if (bench_readings < bench_devices || optind != argc) {
 		usage(stderr);
 		return 2;
 	}

@@ -265,13 +265,13 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': nsizes = bench_parse_counts(optarg, sizes, MAX_SIZES); break;
-		case 'e': evals = atoi(optarg); break;
-		case 'p': passes = atoi(optarg); break;
+		case 'e': evals = (int)bench_count("evals", optarg, 1, 10000000); break;
+		case 'p': passes = (int)bench_count("passes", optarg, 1, MAX_PASSES); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (evals < 1 || passes < 1 || passes > MAX_PASSES || optind != argc) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}

@@ -204,16 +204,15 @@ main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': scale_patients = atol(optarg); break;
-		case 'd': scale_days = atol(optarg); break;
-		case 'k': scale_per_day = atol(optarg); break;
-		case 'm': scale_messages = atol(optarg); break;
+		case 'p': scale_patients = (long)bench_count("patients", optarg, 1, 10000000); break;
+		case 'd': scale_days = (long)bench_count("days", optarg, 1, 365); break;
+		case 'k': scale_per_day = (long)bench_count("per-day", optarg, 1, 1440); break;
+		case 'm': scale_messages = (long)bench_count("messages", optarg, 1, 100000000); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (scale_patients < 1 || scale_days < 1 || scale_days > 365 || scale_per_day < 1 ||
-	    scale_per_day > 1440 || scale_messages < 1 || optind != argc) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
