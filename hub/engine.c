@@ -29,7 +29,6 @@ struct engine {
 	struct engine_program *programs;
 	size_t nprograms;
 	struct rules_sample window[ENGINE_WINDOW_MAX];
-	double values[ENGINE_WINDOW_MAX];
 	uint64_t events;        /* events written to the outbox, ever */
 };
 
@@ -580,9 +579,7 @@ engine_eval(struct engine *e, const struct store_patient *p, const struct rule *
 		if (rules_kind(rule) == RULE_TREND) {
 			rc = rules_check_trend(rule, r->r.value, r->r.measured_at, e->window, n, f);
 		} else {
-			for (size_t i = 0; i < n; i++)
-				e->values[i] = e->window[i].value;
-			rc = rules_check_baseline(rule, r->r.value, e->values, n, f);
+			rc = rules_check_baseline(rule, r->r.value, e->window, n, f);
 		}
 		/* Too little history is no finding either way. */
 		if (rc == DHO_ENOTFOUND) {

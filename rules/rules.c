@@ -1261,8 +1261,8 @@ rules_double_cmp(const void *a, const void *b)
 }
 
 int
-rules_check_baseline(const struct rule *r, double value, const double *earlier, size_t n,
-                     struct rules_finding *out)
+rules_check_baseline(const struct rule *r, double value, const struct rules_sample *earlier,
+                     size_t n, struct rules_finding *out)
 {
 	const struct rules_term *best = NULL;
 	double *sorted = NULL, median, best_dev = 0;
@@ -1279,8 +1279,8 @@ rules_check_baseline(const struct rule *r, double value, const double *earlier, 
 			return DHO_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (isfinite(earlier[i]))
-			sorted[m++] = earlier[i];
+		if (isfinite(earlier[i].value))
+			sorted[m++] = earlier[i].value;
 	out->used = m;
 	if (m < r->min_n) {
 		rc = DHO_ENOTFOUND;

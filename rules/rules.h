@@ -158,8 +158,9 @@ int rules_check_trend(const struct rule *r, double value, dho_time_t at,
  * (severity RULES_NONE, used = n) with fewer than "min N" readings;
  * DHO_ENOMEM; DHO_EINVAL for another kind of rule.
  */
-int rules_check_baseline(const struct rule *r, double value, const double *earlier,
-                         size_t n, struct rules_finding *out);
+int rules_check_baseline(const struct rule *r, double value,
+                         const struct rules_sample *earlier, size_t n,
+                         struct rules_finding *out);
 
 /*
  * Missing: the severity after `silent` seconds without a reading (since the

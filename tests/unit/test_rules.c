@@ -438,14 +438,13 @@ test_wrong_kind(void **state)
 	struct rule *trend = parse_ok("trend.weight", "yellow:+2/3d");
 	struct rule *thr = parse_ok("threshold.spo2", "red<88");
 	struct rules_finding f;
-	double v[1] = { 80 };
 	struct rules_sample s[1] = { { 80, 900 } };
 	char buf[RULES_REASON_MAX];
 
 	(void)state;
 	assert_int_equal(rules_check_threshold(trend, 80, &f), DHO_EINVAL);
 	assert_int_equal(rules_check_trend(thr, 80, 1000, s, 1, &f), DHO_EINVAL);
-	assert_int_equal(rules_check_baseline(thr, 80, v, 1, &f), DHO_EINVAL);
+	assert_int_equal(rules_check_baseline(thr, 80, s, 1, &f), DHO_EINVAL);
 	assert_int_equal(rules_check_missing(thr, 100, &f), DHO_EINVAL);
 	assert_int_equal(rules_missing_reason(thr, 100, RULES_YELLOW, buf, sizeof(buf)), DHO_EINVAL);
 	assert_int_equal(rules_check_threshold(thr, NAN, &f), DHO_EINVAL);
@@ -595,8 +594,13 @@ test_baseline(void **state)
 	for (size_t i = 0; i < sizeof(baseline_cases) / sizeof(baseline_cases[0]); i++) {
 		const struct baseline_case *c = &baseline_cases[i];
 		struct rule *r = parse_ok(c->key, c->spec);
+		struct rules_sample earlier[sizeof(c->earlier) / sizeof(c->earlier[0])];
 		struct rules_finding f;
-		int rc = rules_check_baseline(r, c->value, c->earlier, c->n, &f);
+		int rc;
+
+		for (size_t k = 0; k < c->n; k++)
+			earlier[k] = (struct rules_sample){ c->earlier[k], (dho_time_t)k };
+		rc = rules_check_baseline(r, c->value, earlier, c->n, &f);
 
 		if (rc != c->rc || f.severity != c->sev)
 			fail_msg("case %zu '%s' at %g: rc %d %s, want %d %s", i, c->spec, c->value, rc,
