@@ -106,7 +106,8 @@ ingest_quarantine(struct ingest_msg *m, const char *reason)
 {
 	struct store_quarantine q = { m->now, m->topic, reason, m->payload, m->len };
 
-	log_info("quarantined a message on %s: %s", m->topic, reason);
+	/* A flood of bad messages must not become a flood of log lines. */
+	log_limited(LOG_INFO, reason, "quarantined a message on %s: %s", m->topic, reason);
 	return store_quarantine_add(m->st, &q);
 }
 
