@@ -72,6 +72,10 @@ struct cfg_modbus {
 	size_t nregs;
 };
 
+/* The longest hospital phase after discharge, in days: one range for
+ * [tenant:*] hospital_days and patient add --hospital-days. */
+#define CFG_HOSPITAL_DAYS_MAX 365
+
 struct config {
 	char file[512];            /* "" when built-in defaults are used */
 	/* [hub] */
@@ -102,6 +106,9 @@ struct config {
 	struct cfg_program *programs;     size_t nprograms;
 	struct cfg_input *inputs;         size_t ninputs;
 	struct cfg_modbus *modbus;        size_t nmodbus;
+	/* config_team()'s hash of the team names: slots of index + 1 (0 is
+	 * empty), a power of two at least twice nteams. */
+	size_t *team_slots;               size_t nteam_slots;
 };
 
 /*
