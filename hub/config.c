@@ -176,6 +176,10 @@ static const struct cfg_opt cfg_store_opts[] = {
 	{ .name = "durability", .type = CFG_ENUM, CFG_FIELD(config, durability),
 	  .choices = cfg_durabilities, .def = "normal",
 	  .help = "normal: survives a hub crash; full: also a power loss (slower)" },
+	{ .name = "quarantine_max", .type = CFG_INT, CFG_FIELD(config, quarantine_max),
+	  .min = 1, .max = 100000000, .def = "100000",
+	  .help = "quarantine entries kept (each at most 64 KiB of its payload); the oldest "
+	          "are pruned first" },
 };
 
 static const struct cfg_opt cfg_alerts_opts[] = {

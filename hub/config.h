@@ -96,6 +96,7 @@ struct config {
 	/* [store] */
 	char store_path[512];
 	enum cfg_durability durability;
+	int quarantine_max;        /* entries kept, the oldest pruned first */
 	/* [alerts] */
 	int ack_s_yellow;
 	int ack_s_red;
