@@ -84,6 +84,10 @@ static const char *const store_migrations[] = {
 	 * alert's version. An alert from before has had at least its opened
 	 * event; its count of events is not worth reconstructing. */
 	"ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+	/* 5: the readings counter is no longer written with each reading:
+	 * it holds the readings up to readings_mark, and store_stats() adds
+	 * those after the mark (store_counters_fold() moves it on). */
+	"INSERT INTO counters VALUES ('readings_mark', (SELECT coalesce(max(id), 0) FROM readings));",
 };
 
 enum store_sql {
@@ -100,7 +104,8 @@ enum store_sql {
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
-	SQL_STATS_COUNTERS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
+	SQL_STATS_COUNTERS, SQL_STATS_READINGS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
+	SQL_FOLD_READINGS, SQL_FOLD_MARK, SQL_FOLD_LAST,
 	SQL_COUNT_
 };
 
@@ -182,6 +187,18 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_AUDIT_LIST] = "SELECT at, actor, action, object, detail FROM audit WHERE at >= ?1 ORDER BY id",
 	[SQL_STATS_COUNTERS] = "SELECT name, value FROM counters",
+	/* The readings after the mark, and the newest one's receive time: a
+	 * range of the rowid and one seek, whatever the history. */
+	[SQL_STATS_READINGS] = "SELECT count(*), max(received_at) FROM readings WHERE id >"
+		" (SELECT value FROM counters WHERE name = 'readings_mark')",
+	[SQL_FOLD_READINGS] = "UPDATE counters SET value = value + (SELECT count(*) FROM readings"
+		" WHERE id > (SELECT value FROM counters WHERE name = 'readings_mark'))"
+		" WHERE name = 'readings'",
+	[SQL_FOLD_LAST] = "UPDATE counters SET value = max(value, coalesce((SELECT max(received_at)"
+		" FROM readings WHERE id > (SELECT value FROM counters WHERE name = 'readings_mark')),"
+		" 0)) WHERE name = 'last_message_at'",
+	[SQL_FOLD_MARK] = "UPDATE counters SET value = max(value, coalesce((SELECT max(id) FROM readings),"
+		" 0)) WHERE name = 'readings_mark'",
 	[SQL_STATS_ALERTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
 	[SQL_STATS_OUTBOX] = "SELECT count(*) FROM outbox WHERE mqtt_done = 0 OR webhook_done = 0",
 };
@@ -744,7 +761,6 @@ int
 store_reading_add(struct store *st, const struct store_reading *r)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_READING_ADD);
-	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -758,11 +774,9 @@ store_reading_add(struct store *st, const struct store_reading *r)
 	sqlite3_bind_int64(s, 8, r->r.flags);
 	if (r->has_seq)
 		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->seq);
-	if ((rc = store_step_done(s)) != DHO_OK)
-		return rc;
-	if ((rc = store_bump(st, "readings", 1)) != DHO_OK)
-		return rc;
-	return store_last_message(st, r->received_at);
+	/* No counter is written here: a reading's transaction touches only
+	 * the pages of its row and its index (store_stats() counts). */
+	return store_step_done(s);
 }
 
 int
@@ -1163,6 +1177,20 @@ store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ct
 /* ---- stats ---- */
 
 int
+store_counters_fold(struct store *st)
+{
+	static const enum store_sql steps[] = { SQL_FOLD_READINGS, SQL_FOLD_LAST, SQL_FOLD_MARK };
+	int rc = DHO_OK;
+
+	for (size_t i = 0; rc == DHO_OK && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *s = store_stmt(st, steps[i]);
+
+		rc = s != NULL ? store_step_done(s) : DHO_EIO;
+	}
+	return rc;
+}
+
+int
 store_stats(struct store *st, struct store_stats *out)
 {
 	sqlite3_stmt *s;
@@ -1186,6 +1214,16 @@ store_stats(struct store *st, struct store_stats *out)
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	if ((s = store_stmt(st, SQL_STATS_READINGS)) == NULL)
+		return DHO_EIO;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->readings += sqlite3_column_int64(s, 0);
+		if (sqlite3_column_int64(s, 1) > out->last_message_at)
+			out->last_message_at = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
 		return store_rc(rc);
 	if ((s = store_stmt(st, SQL_STATS_ALERTS)) == NULL)
 		return DHO_EIO;
