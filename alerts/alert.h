@@ -39,6 +39,7 @@ struct alert {
 	dho_time_t due_at;                 /* unacked past this: escalate or remind; 0 = none */
 	char by[DHO_ID_MAX + 1];           /* who acked or resolved, "auto" */
 	char note[256];
+	int64_t version;                   /* events so far: each event adds one */
 };
 
 const char *alert_severity_name(enum alert_severity s);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "action.h"
 #include "alert.h"
 #include "care.h"
 #include "cli.h"
@@ -1119,19 +1120,21 @@ cmd_decode_gatt(struct cli *c, int argc, char **argv)
 /* ---- nurse actions ---- */
 
 static int
-cli_action(struct cli *c, const char *name, int argc, char **argv, bool ack)
+cli_action(struct cli *c, int argc, char **argv, enum action_kind kind)
 {
+	const char *name = action_name(kind);
 	const char *pos[1] = { NULL }, *by = NULL, *note = NULL;
 	const struct cli_opt opts[] = {
 		{ "--by", true, &by, NULL }, { "--note", true, &note, NULL }, { NULL, 0, 0, 0 } };
 	struct engine *e = NULL;
-	char detail[320];
-	int64_t id;
+	struct action act = { .kind = kind, .version = -1, .actor = c->actor,
+	                      .channel = ACTION_CLI };
+	char why[DHO_ERRLEN];
 	int rc = cli_parse(name, argc, argv, opts, pos, 1, 1);
 
 	if (rc != CLI_OK)
 		return rc;
-	if (alert_parse_id(pos[0], &id) != DHO_OK) {
+	if (alert_parse_id(pos[0], &act.alert_id) != DHO_OK) {
 		cli_err("%s: '%s' is not an alert id like A17", name, pos[0]);
 		return CLI_USAGE;
 	}
@@ -1139,47 +1142,37 @@ cli_action(struct cli *c, const char *name, int argc, char **argv, bool ack)
 		cli_err("%s: --by is required (the nurse who acts)", name);
 		return CLI_USAGE;
 	}
-	if ((rc = cli_check_id("--by", by)) != CLI_OK)
-		return rc;
-	if (note && strlen(note) > 255) {
-		cli_err("%s: --note is longer than 255 bytes", name);
-		return CLI_USAGE;
-	}
+	act.by = by;
+	act.note = note;
 	if ((rc = cli_engine(c, &e)) != CLI_OK)
 		return rc;
 	if (store_begin(c->st) != DHO_OK) {
 		engine_free(e);
 		return cli_store_rc(c, DHO_EIO, name);
 	}
-	rc = ack ? engine_ack(e, id, by, note, timefmt_now())
-	         : engine_resolve(e, id, by, note, timefmt_now());
-	snprintf(detail, sizeof(detail), "by=%s note=%s", by, note ? note : "");
-	if (rc == DHO_OK)
-		rc = cli_audit(c, ack ? "alert.ack" : "alert.resolve", pos[0], detail) == CLI_OK
-		     ? DHO_OK : DHO_EIO;
-	if (rc == DHO_OK)
-		rc = store_commit(c->st);
+	act.now = timefmt_now();
+	rc = action_apply(c->st, e, &act, why, sizeof(why));
+	if (rc == DHO_OK && (rc = store_commit(c->st)) != DHO_OK)
+		snprintf(why, sizeof(why), "%s: %s (%s)", name, dho_strerror(rc), store_errmsg(c->st));
 	if (rc != DHO_OK)
 		store_rollback(c->st);
 	engine_free(e);
-	if (rc == DHO_EINVAL) {
-		cli_err("%s: alert %s is not %s", name, pos[0], ack ? "open" : "unresolved");
-		return CLI_FAIL;
-	}
-	snprintf(detail, sizeof(detail), "alert %s", pos[0]);
-	return cli_store_rc(c, rc, detail);
+	if (rc == DHO_OK)
+		return CLI_OK;
+	cli_err("%s: %s", name, why);
+	return rc == DHO_EINVAL ? CLI_USAGE : rc == DHO_ENOTFOUND ? CLI_NOTFOUND : CLI_FAIL;
 }
 
 static int
 cmd_ack(struct cli *c, int argc, char **argv)
 {
-	return cli_action(c, "ack", argc, argv, true);
+	return cli_action(c, argc, argv, ACTION_ACK);
 }
 
 static int
 cmd_resolve(struct cli *c, int argc, char **argv)
 {
-	return cli_action(c, "resolve", argc, argv, false);
+	return cli_action(c, argc, argv, ACTION_RESOLVE);
 }
 
 /* ---- the table ---- */

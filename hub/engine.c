@@ -227,23 +227,43 @@ engine_ack_s(const struct engine *e, enum alert_severity sev)
 	return sev == ALERT_SEV_RED ? e->cfg->ack_s_red : e->cfg->ack_s_yellow;
 }
 
-/* Queues one event of alert a for its team. */
+/* Queues the event document body of alert a for team. */
 static int
-engine_emit(struct engine *e, const struct alert *a, const char *event, const char *team,
-            dho_time_t now)
+engine_queue(struct engine *e, const struct alert *a, const char *event, const char *team,
+             const char *body, dho_time_t now)
 {
 	const struct cfg_team *t = config_team(e->cfg, team);
-	char *body = NULL;
-	int rc = alert_event_json(a, event, now, &body);
+	int rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
 
-	if (rc != DHO_OK)
-		return rc;
-	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
 	if (rc == DHO_OK)
 		e->events++;
 	if (rc == DHO_OK)
 		log_info("alert A%lld %s: %s %s %s (%s) -> %s", (long long)a->id, event, a->patient,
 		         a->rule, alert_severity_name(a->severity), a->reason, team);
+	return rc;
+}
+
+/*
+ * One event of alert a: the event counts once in a's version, a is saved
+ * with it (a new alert gets its id here), and the event goes to the outbox
+ * for a's team, after also (the team an escalation leaves) when not NULL.
+ */
+static int
+engine_emit(struct engine *e, struct alert *a, const char *event, const char *also,
+            dho_time_t now)
+{
+	char *body = NULL;
+	int rc;
+
+	a->version++;
+	if ((rc = store_alert_save(e->st, a)) != DHO_OK)
+		return rc;
+	if ((rc = alert_event_json(a, event, now, &body)) != DHO_OK)
+		return rc;
+	if (also != NULL)
+		rc = engine_queue(e, a, event, also, body, now);
+	if (rc == DHO_OK)
+		rc = engine_queue(e, a, event, a->team, body, now);
 	free(body);
 	return rc;
 }
@@ -314,15 +334,16 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 		snprintf(a.last_event, sizeof(a.last_event), "cleared");
 	if (step.resolved)
 		snprintf(a.last_event, sizeof(a.last_event), "resolved");
-	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+	/* Each event saves the alert; a change without one is saved here. */
+	if (!step.opened && !step.raised && !step.cleared && !step.resolved)
+		return store_alert_save(e->st, &a);
+	if (step.opened && (rc = engine_emit(e, &a, "opened", NULL, now)) != DHO_OK)
 		return rc;
-	if (step.opened && (rc = engine_emit(e, &a, "opened", a.team, now)) != DHO_OK)
+	if (step.raised && (rc = engine_emit(e, &a, "raised", NULL, now)) != DHO_OK)
 		return rc;
-	if (step.raised && (rc = engine_emit(e, &a, "raised", a.team, now)) != DHO_OK)
+	if (step.cleared && (rc = engine_emit(e, &a, "cleared", NULL, now)) != DHO_OK)
 		return rc;
-	if (step.cleared && (rc = engine_emit(e, &a, "cleared", a.team, now)) != DHO_OK)
-		return rc;
-	if (step.resolved && (rc = engine_emit(e, &a, "resolved", a.team, now)) != DHO_OK)
+	if (step.resolved && (rc = engine_emit(e, &a, "resolved", NULL, now)) != DHO_OK)
 		return rc;
 	return DHO_OK;
 }
@@ -346,18 +367,14 @@ engine_ack(struct engine *e, int64_t id, const char *by, const char *note, dho_t
 		/* The acked event names the nurse; the resolution that follows
 		 * from ack and clear is the hub's own. */
 		a.state = ALERT_ACKED;
-		if ((rc = engine_emit(e, &a, "acked", a.team, now)) != DHO_OK)
+		if ((rc = engine_emit(e, &a, "acked", NULL, now)) != DHO_OK)
 			return rc;
 		a.state = ALERT_RESOLVED;
 		snprintf(a.by, sizeof(a.by), "auto");
 		a.note[0] = '\0';
-		if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
-			return rc;
-		return engine_emit(e, &a, "resolved", a.team, now);
+		return engine_emit(e, &a, "resolved", NULL, now);
 	}
-	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
-		return rc;
-	return engine_emit(e, &a, "acked", a.team, now);
+	return engine_emit(e, &a, "acked", NULL, now);
 }
 
 int
@@ -372,9 +389,7 @@ engine_resolve(struct engine *e, int64_t id, const char *by, const char *note, d
 		return rc;
 	a.updated_at = now;
 	snprintf(a.last_event, sizeof(a.last_event), "resolved");
-	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
-		return rc;
-	return engine_emit(e, &a, "resolved", a.team, now);
+	return engine_emit(e, &a, "resolved", NULL, now);
 }
 
 /*
@@ -387,25 +402,18 @@ engine_overdue(struct engine *e, struct alert *a, dho_time_t now)
 {
 	const struct cfg_team *t = config_team(e->cfg, a->team);
 	char from[DHO_TEAM_MAX + 1];
-	int rc;
 
 	a->updated_at = now;
 	a->due_at = now + engine_ack_s(e, a->severity);
 	if (t == NULL || t->escalate_to[0] == '\0' || strcmp(t->escalate_to, a->team) == 0) {
 		snprintf(a->last_event, sizeof(a->last_event), "reminded");
-		if ((rc = store_alert_save(e->st, a)) != DHO_OK)
-			return rc;
-		return engine_emit(e, a, "reminded", a->team, now);
+		return engine_emit(e, a, "reminded", NULL, now);
 	}
 	snprintf(from, sizeof(from), "%s", a->team);
 	snprintf(a->team, sizeof(a->team), "%s", t->escalate_to);
 	a->level++;
 	snprintf(a->last_event, sizeof(a->last_event), "escalated");
-	if ((rc = store_alert_save(e->st, a)) != DHO_OK)
-		return rc;
-	if ((rc = engine_emit(e, a, "escalated", from, now)) != DHO_OK)
-		return rc;
-	return engine_emit(e, a, "escalated", a->team, now);
+	return engine_emit(e, a, "escalated", from, now);
 }
 
 /* The newest reading of patient p of metric m, or of any metric when

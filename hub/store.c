@@ -72,6 +72,8 @@ static const char *const store_migrations[] = {
 	 * of each row in the table) */
 	"DROP INDEX readings_window;"
 	"CREATE INDEX readings_window ON readings(patient, metric, measured_at, id, flags, value);",
+	/* 3: each alert counts its events, so a client can tell a stale view */
+	"ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum store_sql {
@@ -94,7 +96,7 @@ enum store_sql {
 
 #define ALERT_COLS "id, patient, tenant, rule, team, severity, state, level, cleared," \
 	" normal_count, metric, value, decimals, unit, measured_at, opened_at, updated_at," \
-	" reason, last_event, news2_total, news2_risk, by, note, due_at"
+	" reason, last_event, news2_total, news2_risk, by, note, due_at, version"
 #define OUTBOX_COLS "id, alert_id, team, webhook, body, mqtt_done, webhook_done," \
 	" attempts, next_at"
 #define READING_COLS "patient, device, metric, value, decimals, measured_at," \
@@ -141,12 +143,13 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_ALERT_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE patient = ?1 AND rule = ?2 AND state != 2",
 	[SQL_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
 	[SQL_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 	[SQL_ALERT_UPDATE] = "UPDATE alerts SET patient = ?2, tenant = ?3, rule = ?4, team = ?5,"
 		" severity = ?6, state = ?7, level = ?8, cleared = ?9, normal_count = ?10,"
 		" metric = ?11, value = ?12, decimals = ?13, unit = ?14, measured_at = ?15,"
 		" opened_at = ?16, updated_at = ?17, reason = ?18, last_event = ?19,"
-		" news2_total = ?20, news2_risk = ?21, by = ?22, note = ?23, due_at = ?24 WHERE id = ?1",
+		" news2_total = ?20, news2_risk = ?21, by = ?22, note = ?23, due_at = ?24,"
+		" version = ?25 WHERE id = ?1",
 	[SQL_ALERT_LIST] = "SELECT " ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR team = ?1)"
 		" AND (?2 IS NULL OR patient = ?2)"
 		" AND (?3 = -2 OR (?3 = -1 AND state != 2) OR state = ?3) ORDER BY id",
@@ -885,6 +888,7 @@ store_row_alert(sqlite3_stmt *s, struct alert *a)
 	store_col_text(s, 21, a->by, sizeof(a->by));
 	store_col_text(s, 22, a->note, sizeof(a->note));
 	a->due_at = sqlite3_column_int64(s, 23);
+	a->version = sqlite3_column_int64(s, 24);
 }
 
 static int
@@ -958,6 +962,7 @@ store_alert_save(struct store *st, struct alert *a)
 	sqlite3_bind_text(s, 22, a->by, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 23, a->note, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 24, a->due_at);
+	sqlite3_bind_int64(s, 25, a->version);
 	rc = store_step_done(s);
 	if (rc == DHO_OK && a->id == 0)
 		a->id = sqlite3_last_insert_rowid(st->db);
