@@ -312,7 +312,8 @@ ingest_from_gatt(const struct gatt_value *v, dho_time_t base, struct doc_result 
 
 /* A bridge's GATT envelope: {"seq": 77, "ts": "...", "uuid": "2A35", "hex": "1e8a..."}. */
 static int
-ingest_gatt(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
+ingest_gatt(struct ingest_msg *m, struct doc_result *d, uint16_t *uuid_out, char *why,
+            size_t len)
 {
 	json_t *doc = NULL, *seq;
 	json_error_t jerr;
@@ -374,6 +375,7 @@ ingest_gatt(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	}
 	ingest_from_gatt(&v, base, d);
 	d->measured_at = base;
+	*uuid_out = uuid;
 	rc = DHO_OK;
 out:
 	json_decref(doc);
@@ -400,6 +402,36 @@ ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	ingest_from_gatt(&v, m->now, d);
 	d->measured_at = m->now;
 	return DHO_OK;
+}
+
+/*
+ * Intermediate Cuff Pressure (2A36) is the cuff's pressure while it
+ * inflates, no measurement: contract 4.3 has it accepted and stored as
+ * nothing. It is not quarantined, since nothing is wrong with it, but it
+ * is not silent either: an unattributable device is still quarantined, the
+ * seq is claimed, the message counts for last_message_at, and the log
+ * says so at debug level.
+ */
+static int
+ingest_cuff(struct ingest_msg *m, const struct doc_result *d)
+{
+	struct store_patient p;
+	char why[DHO_ERRLEN + 64];
+	int rc = ingest_attribute(m, d->measured_at, &p, why, sizeof(why));
+
+	if (rc == DHO_ENOTFOUND || rc == DHO_EINVAL)
+		return ingest_quarantine(m, why);
+	if (rc != DHO_OK)
+		return rc;
+	if (d->has_seq) {
+		rc = store_claim_seq(m->st, m->device, d->seq);
+		if (rc == DHO_EEXIST)
+			return DHO_OK;
+		if (rc != DHO_OK)
+			return rc;
+	}
+	log_debug("%s: intermediate cuff pressure (2A36) accepted, nothing to store", m->device);
+	return store_message_seen(m->st, m->now);
 }
 
 static int
@@ -434,12 +466,16 @@ ingest_dispatch(struct ingest_msg *m)
 		return ingest_quarantine(m, why);
 	}
 	if (m->kind == INGEST_GATT) {
-		rc = ingest_gatt(m, &d, why, sizeof(why));
+		uint16_t uuid = 0;
+
+		rc = ingest_gatt(m, &d, &uuid, why, sizeof(why));
 		if (rc != DHO_OK)
 			return ingest_quarantine(m, why);
+		if (d.n == 0 && uuid == GATT_INTERMEDIATE_CUFF)
+			return ingest_cuff(m, &d);
 		if (d.n == 0) {
-			/* 2A36 and body composition without weight carry nothing
-			 * to store; the message is still accounted for. */
+			/* Body composition without weight carries nothing to
+			 * store; the message is still accounted for. */
 			return ingest_quarantine(m, "the GATT value carries no reading the hub stores");
 		}
 		return ingest_readings(m, &d);

@@ -746,8 +746,8 @@ store_bump(struct store *st, const char *counter, int64_t by)
 	return store_step_done(s);
 }
 
-static int
-store_last_message(struct store *st, dho_time_t at)
+int
+store_message_seen(struct store *st, dho_time_t at)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_LAST_MSG);
 
@@ -882,7 +882,7 @@ store_quarantine_add(struct store *st, const struct store_quarantine *q)
 		    (rc = store_bump(st, "quarantine_pruned", sqlite3_changes(st->db))) != DHO_OK)
 			return rc;
 	}
-	return store_last_message(st, q->at);
+	return store_message_seen(st, q->at);
 }
 
 int

@@ -175,6 +175,9 @@ int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, voi
 int store_claim_seq(struct store *st, const char *device, uint64_t seq);
 
 int store_reading_add(struct store *st, const struct store_reading *r);
+/* Accepted messages that store nothing (2A36): counts a message received
+ * at for stats' last_message_at, as a reading or quarantine entry does. */
+int store_message_seen(struct store *st, dho_time_t at);
 /* metric < 0: every metric; since 0: from the start. Oldest first. */
 int store_reading_list(struct store *st, const char *patient, int metric,
                        dho_time_t since, store_reading_cb cb, void *ctx);
