@@ -16,6 +16,7 @@
  * section), and it rejects over-long lines instead of letting inih split them
  * into two bogus lines.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 /* Debian 12's libinih is built with INI_HANDLER_LINENO=1 (it passes the line
@@ -24,6 +25,8 @@
 #define INI_HANDLER_LINENO 1
 #include <ini.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 /* Enum fields are stored through an int; this holds for every ABI we build on. */
 _Static_assert(sizeof(enum cfg_durability) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_input_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_2fa) == sizeof(int), "enum size");
 
 /* The longest physical line we read; inih's own limit is usually lower.
  * Reading stops at the first longer line, and after CFG_FILE_MAX bytes, so
@@ -72,7 +76,7 @@ struct cfg_opt {
 };
 
 enum cfg_kind {
-	SEC_HUB, SEC_BROKER, SEC_STORE, SEC_ALERTS,
+	SEC_HUB, SEC_BROKER, SEC_STORE, SEC_ALERTS, SEC_HTTP,
 	SEC_TENANT, SEC_TEAM, SEC_PROGRAM, SEC_INPUT, SEC_MODBUS,
 	SEC_COUNT
 };
@@ -132,6 +136,7 @@ static int cfg_check_prefix(const char *v, char *why, size_t len);
 static int cfg_check_filter(const char *v, char *why, size_t len);
 static int cfg_check_webhook(const char *v, char *why, size_t len);
 static int cfg_check_modbus_url(const char *v, char *why, size_t len);
+static int cfg_check_listen(const char *v, char *why, size_t len);
 
 static const char *const cfg_durabilities[] = { "normal", "full", NULL };
 static const char *const cfg_formats[] = { "openmqttgateway", "theengs", "omg-gatt", NULL };
@@ -194,6 +199,29 @@ static const struct cfg_opt cfg_alerts_opts[] = {
 	  .help = "consecutive normal readings that clear a condition" },
 };
 
+/* [http]: the nurses' workspace (`dhohub web`, contract section 8). */
+static const char *const cfg_2fa[] = { "never", "always", NULL };
+
+static const struct cfg_opt cfg_http_opts[] = {
+	{ .name = "listen", .type = CFG_STR, CFG_FIELD(config, http_listen),
+	  .check = cfg_check_listen, .flags = CFG_NONEMPTY, .def = "127.0.0.1:8080",
+	  .help = "ADDRESS:PORT the workspace listens on ([::1]:8080 for IPv6)" },
+	{ .name = "tls_cert", .type = CFG_STR, CFG_FIELD(config, http_tls_cert), .def = "",
+	  .help = "PEM certificate (chain) for HTTPS, with tls_key; empty: plain HTTP" },
+	{ .name = "tls_key", .type = CFG_STR, CFG_FIELD(config, http_tls_key), .def = "",
+	  .help = "PEM private key of tls_cert" },
+	{ .name = "session_idle", .type = CFG_SECONDS, CFG_FIELD(config, http_session_idle),
+	  .min = 60, .max = 86400, .def = "30m",
+	  .help = "a session unused this long ends" },
+	{ .name = "session_max", .type = CFG_SECONDS, CFG_FIELD(config, http_session_max),
+	  .min = 60, .max = 7L * 86400, .def = "12h",
+	  .help = "a session ends this long after log-in, used or not" },
+	{ .name = "require_2fa", .type = CFG_ENUM, CFG_FIELD(config, http_require_2fa),
+	  .choices = cfg_2fa, .def = "never",
+	  .help = "never | always: a one-time code (TOTP, RFC 6238) at every log-in; with "
+	          "never, only users who have a TOTP secret need one" },
+};
+
 static const struct cfg_opt cfg_tenant_opts[] = {
 	{ .name = "home_team", .type = CFG_STR, CFG_FIELD(cfg_tenant, home_team),
 	  .check = cfg_check_team, .flags = CFG_REQUIRED,
@@ -254,6 +282,8 @@ static const struct cfg_section cfg_sections[SEC_COUNT] = {
 	                NULL, "the database" },
 	[SEC_ALERTS] = { "alerts", NULL, NULL, cfg_alerts_opts, CFG_N(cfg_alerts_opts), NULL,
 	                 NULL, NULL, "alert escalation and clearing" },
+	[SEC_HTTP] = { "http", NULL, NULL, cfg_http_opts, CFG_N(cfg_http_opts), NULL,
+	               NULL, NULL, "the nurses' workspace (dhohub web)" },
 	[SEC_TENANT] = { "tenant", "NAME", ident_valid, cfg_tenant_opts, CFG_N(cfg_tenant_opts),
 	                 NULL, NULL, NULL, "a municipality: who is responsible when" },
 	[SEC_TEAM] = { "team", "KIND/NAME", ident_team_valid, cfg_team_opts, CFG_N(cfg_team_opts),
@@ -544,6 +574,53 @@ cfg_check_modbus_url(const char *v, char *why, size_t len)
 	if (strncmp(v, "rtu:", 4) == 0)
 		return cfg_check_rtu(v + 4, why, len);
 	return cfg_why(why, len, "must be tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1");
+}
+
+/* The workspace binds a numeric address: a host name could resolve to
+ * several, and which one it listened on would then be a guess. */
+int
+config_split_listen(const char *v, char *addr, size_t addrlen, int *port)
+{
+	const char *colon, *a = v, *ae;
+	unsigned char sa[sizeof(struct in6_addr)];
+	char *end;
+	long p;
+	bool v6 = v[0] == '[';
+
+	if (v6) {
+		a = v + 1;
+		if ((ae = strchr(a, ']')) == NULL || ae[1] != ':')
+			return DHO_EINVAL;
+		colon = ae + 1;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL)
+			return DHO_EINVAL;
+		ae = colon;
+	}
+	if (ae == a || (size_t)(ae - a) >= addrlen)
+		return DHO_EINVAL;
+	memcpy(addr, a, (size_t)(ae - a));
+	addr[ae - a] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, sa) != 1)
+		return DHO_EINVAL;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 1 || p > 65535)
+		return DHO_EINVAL;
+	*port = (int)p;
+	return DHO_OK;
+}
+
+static int
+cfg_check_listen(const char *v, char *why, size_t len)
+{
+	char addr[64];
+	int port;
+
+	if (config_split_listen(v, addr, sizeof(addr), &port) != DHO_OK)
+		return cfg_why(why, len, "must be ADDRESS:PORT with a numeric address, e.g. "
+		               "127.0.0.1:8080 or [::1]:8080, and a port 1-65535");
+	return DHO_OK;
 }
 
 static void
@@ -1593,7 +1670,7 @@ config_load_flags(const char *path, config_rule_check_fn check, FILE *errs, unsi
 	c.cfg = calloc(1, sizeof(*c.cfg));
 	if (c.cfg == NULL)
 		return DHO_ENOMEM;
-	for (int k = SEC_HUB; k <= SEC_ALERTS; k++) {
+	for (int k = SEC_HUB; k <= SEC_HTTP; k++) {
 		if ((rc = cfg_apply_defaults(&cfg_sections[k], c.cfg)) != DHO_OK) {
 			cfg_error(&c, 0, "internal error: a built-in default does not parse");
 			goto fail;

@@ -228,6 +228,19 @@ int store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at);
 int store_audit_add(struct store *st, const struct store_audit *a);
 int store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ctx);
 
+/*
+ * The counts of stats. Readings are counted from the table (those up to a
+ * mark kept in the counters, plus those after it), so that storing a
+ * reading writes no counter. DHO_EIO when the database fails.
+ */
 int store_stats(struct store *st, struct store_stats *out);
+
+/*
+ * Moves the readings mark to the newest reading, adding those it passes to
+ * the counters, inside the caller's transaction; keeps store_stats() to a
+ * short range. The daemon calls it off the ingest path, now and then.
+ * DHO_EIO when the database fails.
+ */
+int store_counters_fold(struct store *st);
 
 #endif

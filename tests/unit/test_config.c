@@ -405,7 +405,7 @@ test_unknown_sections_and_keys(void **state)
 	          &l, NULL);
 	assert_int_equal(l.rc, DHO_EINVAL);
 	expect_msg(&l, 3, "[hub] unknown key 'colour' (known: timezone, log_level)");
-	expect_msg(&l, 4, "unknown section [mqtt] (known: [hub], [broker], [store], [alerts], "
+	expect_msg(&l, 4, "unknown section [mqtt] (known: [hub], [broker], [store], [alerts], [http], "
 	           "[tenant:NAME], [team:KIND/NAME], [program:NAME], [input:NAME], [modbus:NAME])");
 	expect_msg(&l, 7, "[team:a/b] unknown key 'webhok' (known: escalate_to, webhook)");
 	expect_msg(&l, 12, "[modbus:m] unknown key 'registers.pulse' (known: url, unit_id, "
@@ -477,6 +477,12 @@ test_bad_values(void **state)
 		{ "[broker]\nclient_id = dho hub\n", "not a valid identifier" },
 		{ "[broker]\nclient_id = dho/hub\n", "not a valid identifier" },
 		{ "[broker]\ntopic_prefix = dho/#\n", "must not contain the wildcards" },
+		{ "[http]\nlisten = localhost:8080\n", "must be ADDRESS:PORT with a numeric address" },
+		{ "[http]\nlisten = 127.0.0.1\n", "must be ADDRESS:PORT" },
+		{ "[http]\nlisten = 127.0.0.1:0\n", "a port 1-65535" },
+		{ "[http]\nlisten = ::1:8080\n", "must be ADDRESS:PORT" },
+		{ "[http]\nsession_idle = 10s\n", "session_idle" },
+		{ "[http]\nrequire_2fa = sometimes\n", "require_2fa" },
 		{ "[broker]\ntopic_prefix = /dho\n", "single '/'" },
 		{ "[broker]\ntopic_prefix = dho//v1\n", "single '/'" },
 		{ "[broker]\ntopic_prefix = dho/v1/\n", "single '/'" },
@@ -535,6 +541,9 @@ test_good_values(void **state)
 		"[broker]\ntenants = *\n",
 		"[broker]\ntenants = a\n",
 		"[broker]\ntopic_prefix = dho\n",
+		"[http]\nlisten = [::1]:8443\ntls_cert = c.pem\ntls_key = k.pem\n"
+		"session_idle = 15m\nsession_max = 8h\nrequire_2fa = always\n",
+		"[http]\nlisten = 0.0.0.0:80\n",
 		"[alerts]\nack_s.red = 1\nack_s.yellow = 30d\nclear_after = 1000\n",
 		"[hub]\nlog_level = error\ntimezone = America/New_York\n",
 		"[tenant:t]\nhome_team = a/b\nhospital_days = 0\n[team:a/b]\n",

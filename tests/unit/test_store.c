@@ -292,6 +292,42 @@ test_quarantine_bounded(void **state)
 	free(payload);
 }
 
+/* The readings counter is derived, not written with each reading: the
+ * count stays exact across folds of the mark and new readings after it. */
+static void
+test_counters_fold(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats s;
+
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	for (int i = 0; i < 3; i++)
+		add_reading(f->st, "P1", METRIC_SPO2, 90, 1000 + i, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	assert_int_equal(store_counters_fold(f->st), DHO_OK);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 3);
+	assert_int_equal(s.last_message_at, 1002);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 91, 2000, 0);
+	add_reading(f->st, "P1", METRIC_SPO2, 92, 2001, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 5);
+	assert_int_equal(s.last_message_at, 2001);
+	/* Folding twice counts nothing twice. */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_begin(f->st), DHO_OK);
+		assert_int_equal(store_counters_fold(f->st), DHO_OK);
+		assert_int_equal(store_commit(f->st), DHO_OK);
+		assert_int_equal(store_stats(f->st, &s), DHO_OK);
+		assert_int_equal(s.readings, 5);
+		assert_int_equal(s.last_message_at, 2001);
+	}
+}
+
 int
 main(void)
 {
@@ -305,6 +341,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_channels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_fold, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
