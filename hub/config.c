@@ -186,6 +186,10 @@ static const struct cfg_opt cfg_store_opts[] = {
 	  .min = 1, .max = 100000000, .def = "100000",
 	  .help = "quarantine entries kept (each at most 64 KiB of its payload); the oldest "
 	          "are pruned first" },
+	{ .name = "retention_days", .type = CFG_INT, CFG_FIELD(config, retention_days),
+	  .min = 0, .max = 36500, .def = "0",
+	  .help = "days after a follow-up ends that its readings, alerts and quarantine are "
+	          "deleted (daily, audited); 0 = keep all" },
 };
 
 static const struct cfg_opt cfg_alerts_opts[] = {

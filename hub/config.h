@@ -98,6 +98,7 @@ struct config {
 	char store_path[512];
 	enum cfg_durability durability;
 	int quarantine_max;        /* entries kept, the oldest pruned first */
+	int retention_days;        /* 0: keep all (contract 9) */
 	/* [alerts] */
 	int ack_s_yellow;
 	int ack_s_red;
