@@ -246,4 +246,32 @@ int store_stats(struct store *st, struct store_stats *out);
  */
 int store_counters_fold(struct store *st);
 
+/* ---- deploy: backup and retention ---- */
+
+/*
+ * Writes a consistent copy of the database to path (mode 0600) with
+ * SQLite's online backup API while other connections go on writing: the
+ * copy holds every transaction committed before it began. The copy is a
+ * single file (rollback journal), renamed into place when complete.
+ * DHO_EIO with the reason in err (e.g. the directory does not exist).
+ */
+int store_backup(struct store *st, const char *path, char *err, size_t errlen);
+
+/* What one retention purge deleted. */
+struct store_purge {
+	dho_time_t cutoff;               /* now - days */
+	int64_t patients;                /* ended follow-ups that had data */
+	int64_t readings, alerts, outbox, quarantine;
+};
+
+/*
+ * Retention (contract 9): deletes the readings, alerts, outbox rows and
+ * quarantine entries of patients whose follow-up ended days or more before
+ * now, and every quarantine entry that old, and audits the counts as
+ * actor's "purge" of "retention"; all in one transaction. The audit log
+ * and the patients' rows are kept.
+ */
+int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
+                struct store_purge *out);
+
 #endif
