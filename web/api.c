@@ -903,7 +903,7 @@ api_patient_alert_row(void *ctx, const struct alert *a)
 static void
 api_patient(struct web_req *r)
 {
-	json_t *o = api_patient_doc(r, &r->patient, true), *devs = json_array(), *rules = json_array();
+	json_t *o = api_patient_doc(r, &r->patient, false), *devs = json_array(), *rules = json_array();
 	struct api_list l = { r, json_array(), json_array(), 0, 0, { 0 }, false };
 	struct store_alert_filter f = { NULL, r->patient.id, -1 };
 
