@@ -58,6 +58,7 @@ struct reply {
 	char etag[32];
 	char csp[256];
 	char cache[64];
+	char hsts[64];
 };
 
 /* ---- the web process ---- */
@@ -154,6 +155,7 @@ on_header(char *p, size_t size, size_t n, void *ctx)
 	header_value(p, size * n, "ETag", r->etag, sizeof(r->etag));
 	header_value(p, size * n, "Content-Security-Policy", r->csp, sizeof(r->csp));
 	header_value(p, size * n, "Cache-Control", r->cache, sizeof(r->cache));
+	header_value(p, size * n, "Strict-Transport-Security", r->hsts, sizeof(r->hsts));
 	return size * n;
 }
 
@@ -163,6 +165,8 @@ on_header(char *p, size_t size, size_t n, void *ctx)
  */
 /* The source address of the next requests (throttling counts per address). */
 static const char *http_from = "127.0.0.1";
+/* "https" for the TLS test (its certificate is self-signed). */
+static const char *http_scheme = "http";
 
 static struct reply *
 http(struct web *w, const struct who *u, const char *method, const char *path,
@@ -178,7 +182,9 @@ http(struct web *w, const struct who *u, const char *method, const char *path,
 	json_decref(r.json);
 	memset(&r, 0, sizeof(r));
 	assert_non_null(c);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", w->port, path);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", http_scheme, w->port, path);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -699,6 +705,62 @@ test_events(void **state)
 	env_free(e);
 }
 
+/* With tls_cert and tls_key the workspace speaks HTTPS only. */
+static void
+test_tls(void **state)
+{
+	struct env *e = env_new(NULL);
+	struct web w = { 0 };
+	struct reply *r;
+	char conf[512], *out;
+	int st;
+
+	(void)state;
+	out = run(&st, "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
+	          " -keyout %s/key.pem -out %s/cert.pem 2>&1", e->dir, e->dir);
+	if (st != 0)
+		fail_msg("openssl could not make a certificate: %s", out);
+	free(out);
+	snprintf(conf, sizeof(conf), "[http]\ntls_cert = %s/cert.pem\ntls_key = %s/key.pem\n", e->dir,
+	         e->dir);
+	/* web_start() appends [http] listen: the keys must share the section. */
+	w.e = e;
+	w.port = free_port();
+	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "listen = 127.0.0.1:%d\n", w.port);
+	env_conf_append(e, conf);
+	{
+		char *argv[] = { (char *)hub_bin(), "-c", e->conf, "web", NULL };
+
+		snprintf(w.log, sizeof(w.log), "%s/web.log", e->dir);
+		w.pid = spawn(w.log, argv);
+	}
+	for (int i = 0; i < 200 && !port_open(w.port); i++)
+		usleep(50 * 1000);
+	http_scheme = "https";
+	r = http(&w, NULL, "GET", "/healthz", NULL, NULL);
+	expect(r, 200, "HTTPS /healthz");
+	if (r->hsts[0] == '\0')
+		fail_msg("no Strict-Transport-Security over HTTPS");
+	http_scheme = "http";
+	{
+		CURL *c = curl_easy_init();
+		char url[64];
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", w.port);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+		r->body[0] = '\0';
+		curl_easy_perform(c);
+		curl_easy_cleanup(c);
+		if (strstr(r->body, "\"ok\"") != NULL)
+			fail_msg("plain HTTP answered on the HTTPS port");
+	}
+	web_stop(&w);
+	env_free(e);
+}
+
 int
 main(void)
 {
@@ -706,6 +768,7 @@ main(void)
 		cmocka_unit_test(test_login_and_throttling),
 		cmocka_unit_test(test_scope_actions_audit),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_tls),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
