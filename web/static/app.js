@@ -24,6 +24,7 @@ const App = {
   changed: new Set(),  /* alert ids the stream named since the last render */
   days: 7,
   lastLoad: null,
+  charts: [],          /* [uPlot, its element] on the patient view */
 };
 
 /* ---------- small helpers ---------- */
@@ -156,7 +157,7 @@ function reasonEl(a) {
 function latestEl(a) {
   if (typeof a.value !== "number") return h("dd", {}, t("no_value"));
   return h("dd", {},
-    I18N.quantity(a.metric, a.value, a.unit), " ",
+    I18N.quantity(a.metric, a.value, a.unit), " · ",
     h("span", { class: "age", "data-at": a.measured_at }, I18N.age(a.measured_at)));
 }
 
@@ -194,9 +195,9 @@ function alertItem(a, d) {
   h("div", { class: "actions" },
     open ? h("button", { type: "button", class: "primary", dataset: { action: "ack" },
       "aria-describedby": headId, onclick: () => act("ack", a, "") }, t("ack")) : null,
-    open ? h("button", { type: "button", dataset: { action: "ack-note" },
+    open ? h("button", { type: "button", class: "secondary", dataset: { action: "ack-note" },
       "aria-describedby": headId, onclick: () => askNote("ack", a) }, t("ack") + " + " + t("note").toLowerCase() + "…") : null,
-    active ? h("button", { type: "button", dataset: { action: "resolve" },
+    active ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve" },
       "aria-describedby": headId, onclick: () => askNote("resolve", a) }, t("resolve") + "…") : null));
 }
 
@@ -227,7 +228,7 @@ function askNote(kind, a) {
     maxlength: "1000", "aria-describedby": "dialog-what" });
   const submit = h("button", { type: "submit", class: "primary", dataset: { action: "confirm-" + kind } },
     kind === "ack" ? t("ack") : t("resolve"));
-  const form = h("form", { method: "dialog" },
+  const form = h("form", { method: "dialog", novalidate: true },
     h("h2", { id: "dialog-title" }, t(kind + "_title", { id: a.id })),
     h("p", { class: "what", id: "dialog-what" }, sevWord(a.severity) + " · " + a.patient + " · " + I18N.reason(a.reason).text),
     h("label", { for: "dialog-note" }, required ? t("note_required") : t("note_optional")),
@@ -489,15 +490,37 @@ function filtersEl() {
     h("div", {}, h("label", { for: "f-state" }, t("state")), state));
 }
 
+/* Re-rendering keeps the controls a nurse may be using: the filters stay,
+ * and an alert whose version did not change keeps its element, so that a
+ * button does not vanish under the pointer when another alert changes. */
 function renderTriage(list, ds) {
   document.title = "dhohub · " + t("triage") + (App.counts.length ? ` (${App.counts.length})` : "");
-  const items = list.map((a, i) => alertItem(a, ds[i]));
-  main().replaceChildren(
-    countsEl(App.counts),
-    filtersEl(),
-    h("h2", { class: "sr", id: "list-title" }, t("triage")),
-    items.length ? h("ol", { class: "alerts", id: "alerts", "aria-labelledby": "list-title" }, items)
-      : h("p", { class: "empty", id: "alerts-empty" }, t("empty")));
+  let root = document.getElementById("triage");
+  if (!root) {
+    root = h("div", { id: "triage" }, h("div", { id: "counts" }), filtersEl(),
+      h("h2", { class: "sr", id: "list-title" }, t("triage")), h("div", { id: "list" }));
+    main().replaceChildren(root);
+  }
+  const counts = countsEl(App.counts);
+  counts.id = "counts";
+  document.getElementById("counts").replaceWith(counts);
+  const old = new Map([...root.querySelectorAll("#alerts > [data-alert]")].map((e) => [e.dataset.alert, e]));
+  const items = list.map((a, i) => {
+    const o = old.get(a.id);
+    return o && o.dataset.version === String(a.version) && !App.changed.has(a.id) ? o : alertItem(a, ds[i]);
+  });
+  let ol = document.getElementById("alerts");
+  if (!items.length) {
+    document.getElementById("list").replaceChildren(h("p", { class: "empty", id: "alerts-empty" }, t("empty")));
+    return;
+  }
+  if (!ol) {
+    ol = h("ol", { class: "alerts", id: "alerts", "aria-labelledby": "list-title" });
+    document.getElementById("list").replaceChildren(ol);
+  }
+  /* Only what moved is touched: an element already in its place stays. */
+  items.forEach((el, i) => { if (ol.children[i] !== el) ol.insertBefore(el, ol.children[i] || null); });
+  while (ol.children.length > items.length) ol.lastElementChild.remove();
 }
 
 /* ---------- the patient ---------- */
@@ -531,6 +554,10 @@ function limitsText(rule) {
   if (kind === "threshold") {
     const ls = limitsOf(rule);
     if (ls.length) return ls.map((l) => sevWord(l.severity).toLowerCase() + " " + l.op + " " + I18N.number(l.value)).join(", ");
+  }
+  if (kind === "missing" && Array.isArray(rule.limits)) {
+    const ls = rule.limits.filter((l) => typeof l.seconds === "number");
+    if (ls.length) return ls.map((l) => t("missing_after", { sev: sevWord(l.severity).toLowerCase(), span: I18N.span(l.seconds) })).join(", ");
   }
   return rule.spec;
 }
@@ -612,7 +639,7 @@ function renderPatient(pt, alerts, ds, readings) {
     h("h3", { id: "readings-title" }, t("readings") + " · " + t("days" + App.days)),
     inRange.length ? h("div", { class: "scroll", tabindex: "0", role: "region", "aria-labelledby": "readings-title" },
       h("table", { id: "readings" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("time")), h("th", { scope: "col" }, t("rule")),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("time")), h("th", { scope: "col" }, t("metric")),
           h("th", { scope: "col" }, t("value")), h("th", { scope: "col" }, t("device")))),
         h("tbody", {}, inRange.map((r) => {
           const sev = Chart.severity(thresholds(r.metric), r.value);
@@ -643,22 +670,27 @@ function renderPatient(pt, alerts, ds, readings) {
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← " + t("back"))),
     head, openSec, chartSec, limitsSec, tableSec, tlSec);
 
-  /* Charts last: uPlot measures its container, which must be in the page. */
-  for (const m of metrics) {
+  /* Charts last: uPlot measures its container, which must be in the page
+   * with all its siblings, or the first chart takes the whole row. */
+  const figs = metrics.map((m) => {
     const fig = h("figure", { class: "chart", dataset: { metric: m } });
-    const cap = h("figcaption", {}, I18N.metricName(m));
     const plot = h("div", { class: "plot", role: "img" });
-    const legend = h("div", { class: "legend", "aria-hidden": "true" },
-      h("span", {}, h("span", { class: "swatch red" }), t("band_red")),
-      h("span", {}, h("span", { class: "swatch yellow" }), t("band_yellow")),
-      h("span", {}, h("span", { class: "swatch missing" }), t("missing")),
-      h("span", {}, h("span", { class: "swatch pt-ok" }), t("value")));
-    fig.append(cap, plot, legend);
+    fig.append(h("figcaption", {}, I18N.metricName(m)), plot,
+      h("div", { class: "legend", "aria-hidden": "true" },
+        h("span", {}, h("span", { class: "swatch red" }), t("band_red")),
+        h("span", {}, h("span", { class: "swatch yellow" }), t("band_yellow")),
+        h("span", {}, h("span", { class: "swatch missing" }), t("missing")),
+        h("span", {}, h("span", { class: "swatch pt-ok" }), t("value"))));
     chartsEl.append(fig);
+    return [m, fig, plot];
+  });
+  App.charts = [];
+  for (const [m, fig, plot] of figs) {
     const mine = readings.filter((r) => r.metric === m);
     const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any"));
     const s = Chart.draw(plot, { metric: m, unit: mine.length ? mine[0].unit : "", readings: mine,
       limits: thresholds(m), maxGap: miss, from, to });
+    App.charts.push([s.chart, plot]);
     plot.setAttribute("aria-label", t("chart_label", { metric: I18N.metricName(m), days: App.days, n: s.n,
       y: s.yellow, r: s.red, g: s.gaps }));
     fig.dataset.points = String(s.n);
@@ -704,6 +736,15 @@ function start() {
   route();
   if (App.me.role !== "auditor") startEvents();
 }
+
+/* The charts follow the window's width. */
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const [c, el] of App.charts || []) c.setSize({ width: Math.max(280, el.clientWidth), height: c.height });
+  }, 200);
+});
 
 /* Ages ("for 12 min siden") move on by themselves. */
 setInterval(() => {

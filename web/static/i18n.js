@@ -85,6 +85,8 @@ const I18N = (() => {
       days30: "30 dager",
       readings: "Målinger (tabell)",
       time: "Tid",
+      metric: "Måling",
+      missing_after: "{sev} etter {span}",
       value: "Verdi",
       device: "Apparat",
       missing: "manglende måling",
@@ -193,6 +195,8 @@ const I18N = (() => {
       days30: "30 days",
       readings: "Readings (table)",
       time: "Time",
+      metric: "Measurement",
+      missing_after: "{sev} after {span}",
       value: "Value",
       device: "Device",
       missing: "missing measurement",
@@ -400,17 +404,27 @@ const I18N = (() => {
       .replace(/\b(spo2|resp_rate|pulse|temp|bp_sys|consciousness)\b/g, (x) => metricShort(x))],
   ];
 
+  const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
   function reason(text) {
     if (!text || lang === "en") {
-      return { text: (text || "").replace(/\b(spo2)\b/, "SpO₂").replace(/mm\[Hg\]/g, "mmHg").replace(/ Cel\b/g, " °C"), translated: true };
+      return { text: capital((text || "").replace(/\b(spo2)\b/, "SpO₂").replace(/mm\[Hg\]/g, "mmHg").replace(/ Cel\b/g, " °C")), translated: true };
     }
     for (const [re, say] of reasons) {
       const m = re.exec(text);
-      if (m) return { text: say(m), translated: true };
+      if (m) return { text: capital(say(m)), translated: true };
     }
     return { text: text, translated: false };
   }
 
+  /* A limit's duration: "26 t", "2 døgn", "90 min". */
+  function span(secs) {
+    if (secs % 86400 === 0) return secs / 86400 + (lang === "en" ? " d" : " døgn");
+    if (secs % 3600 === 0) return secs / 3600 + (lang === "en" ? " h" : " t");
+    if (secs % 60 === 0) return secs / 60 + " min";
+    return secs + " s";
+  }
+
   return { choose, set, t, metricName, metricShort, unit, number, quantity, team, when,
-    dateTime, date, age, reason, get lang() { return lang; }, TZ };
+    dateTime, date, age, reason, span, get lang() { return lang; }, TZ };
 })();
