@@ -82,7 +82,7 @@ async function api(method, path, body, extra) {
 
 function errorText(r) {
   if (r.status === 0) return t("err_network");
-  if (r.status === 412) return t("err_conflict");
+  if (r.status === 412 || r.status === 409) return t("err_conflict");
   return t("err_generic", { msg: (r.body && r.body.error) || ("HTTP " + r.status) });
 }
 
@@ -207,7 +207,7 @@ async function act(kind, a, note) {
   const buttons = document.querySelectorAll(`[data-alert="${CSS.escape(a.id)}"] button`);
   buttons.forEach((b) => { b.disabled = true; });
   const r = await api("POST", "/alerts/" + encodeURIComponent(a.id) + "/" + kind,
-    { note: note || "" }, { "If-Match": String(a.version) });
+    note ? { note } : {}, { "If-Match": String(a.version) });
   buttons.forEach((b) => { b.disabled = false; });
   if (r.status === 200 || r.status === 204) {
     announce(t("changed_alert", { id: a.id, what: kind === "ack" ? t("st_acked") : t("st_resolved") }));
@@ -215,7 +215,7 @@ async function act(kind, a, note) {
     await refresh();
     return null;
   }
-  if (r.status === 412 || r.status === 404) await refresh();
+  if (r.status === 409 || r.status === 412 || r.status === 404) await refresh();
   return errorText(r);
 }
 
@@ -225,7 +225,7 @@ function askNote(kind, a) {
   const required = kind === "resolve";
   const err = h("p", { class: "error", role: "alert" });
   const area = h("textarea", { id: "dialog-note", name: "note", required: required ? true : null,
-    maxlength: "1000", "aria-describedby": "dialog-what" });
+    maxlength: "255", "aria-describedby": "dialog-what" });
   const submit = h("button", { type: "submit", class: "primary", dataset: { action: "confirm-" + kind } },
     kind === "ack" ? t("ack") : t("resolve"));
   const form = h("form", { method: "dialog", novalidate: true },
@@ -287,7 +287,7 @@ function renderLogin(message) {
       return;
     }
     const msg = (r.body && r.body.error) || "";
-    if (r.status === 401 && /otp|2fa|one-time|totp/i.test(msg) && !App.require2fa) {
+    if (r.status === 401 && (r.body && r.body.otp === true || /one-time code/i.test(msg)) && !App.require2fa) {
       App.require2fa = true;
       renderLogin(t("err_otp"));
       document.getElementById("user").value = body.user;
@@ -536,15 +536,12 @@ function limitsOf(rule) {
   return [];
 }
 
-/* A missing.M rule's first (yellow) limit in seconds. */
+/* A missing.M rule's first (yellow) limit in seconds: the API gives it as
+ * {"op": "silent>", "value": SECONDS}. */
 function missingOf(rule) {
-  if (!rule) return 0;
-  if (Array.isArray(rule.limits)) {
-    const y = rule.limits.find((l) => l.severity === "yellow" && typeof l.seconds === "number");
-    if (y) return y.seconds;
-  }
-  if (typeof rule.seconds === "number") return rule.seconds;
-  return 0;
+  if (!rule || !Array.isArray(rule.limits)) return 0;
+  const ls = rule.limits.filter((l) => l && l.op === "silent>" && typeof l.value === "number");
+  return ls.length ? Math.min(...ls.map((l) => l.value)) : 0;
 }
 
 function ruleMetric(key) { const i = key.indexOf("."); return i < 0 ? key : key.slice(i + 1); }
@@ -556,8 +553,8 @@ function limitsText(rule) {
     if (ls.length) return ls.map((l) => sevWord(l.severity).toLowerCase() + " " + l.op + " " + I18N.number(l.value)).join(", ");
   }
   if (kind === "missing" && Array.isArray(rule.limits)) {
-    const ls = rule.limits.filter((l) => typeof l.seconds === "number");
-    if (ls.length) return ls.map((l) => t("missing_after", { sev: sevWord(l.severity).toLowerCase(), span: I18N.span(l.seconds) })).join(", ");
+    const ls = rule.limits.filter((l) => l.op === "silent>" && typeof l.value === "number");
+    if (ls.length) return ls.map((l) => t("missing_after", { sev: sevWord(l.severity).toLowerCase(), span: I18N.span(l.value) })).join(", ");
   }
   return rule.spec;
 }
