@@ -272,6 +272,9 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 {
 	struct alert a, *cur = &a;
 	struct alert_step step;
+	const char *events[4];
+	size_t n;
+	int64_t base;
 	int rc = store_alert_find_open(e->st, p->id, key, &a);
 
 	if (rc == DHO_ENOTFOUND)
@@ -289,7 +292,8 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 		a.state = ALERT_OPEN;
 		a.opened_at = now;
 	}
-	if (step.opened || step.raised) {
+	/* Opening, raising and recurring carry the reading that did it. */
+	if (step.opened || step.raised || step.recurred) {
 		if (r != NULL)
 			engine_alert_reading(&a, r, reason);
 		else
@@ -306,24 +310,21 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 	if ((step.opened || step.raised) && a.state == ALERT_OPEN)
 		a.due_at = now + engine_ack_s(e, a.severity);
 	a.updated_at = now;
-	if (step.opened)
-		snprintf(a.last_event, sizeof(a.last_event), "opened");
-	if (step.raised)
-		snprintf(a.last_event, sizeof(a.last_event), "raised");
-	if (step.cleared)
-		snprintf(a.last_event, sizeof(a.last_event), "cleared");
-	if (step.resolved)
-		snprintf(a.last_event, sizeof(a.last_event), "resolved");
+	n = alert_step_events(&step, events);
+	if (n > 0)
+		snprintf(a.last_event, sizeof(a.last_event), "%s", events[n - 1]);
+	/* The record is saved with its last event's version (an opened alert
+	 * needs its id before its first event); each event then carries its
+	 * own. */
+	base = a.version;
+	a.version += (int64_t)n;
 	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
 		return rc;
-	if (step.opened && (rc = engine_emit(e, &a, "opened", a.team, now)) != DHO_OK)
-		return rc;
-	if (step.raised && (rc = engine_emit(e, &a, "raised", a.team, now)) != DHO_OK)
-		return rc;
-	if (step.cleared && (rc = engine_emit(e, &a, "cleared", a.team, now)) != DHO_OK)
-		return rc;
-	if (step.resolved && (rc = engine_emit(e, &a, "resolved", a.team, now)) != DHO_OK)
-		return rc;
+	for (size_t i = 0; i < n; i++) {
+		a.version = base + (int64_t)i + 1;
+		if ((rc = engine_emit(e, &a, events[i], a.team, now)) != DHO_OK)
+			return rc;
+	}
 	return DHO_OK;
 }
 
@@ -342,6 +343,7 @@ engine_ack(struct engine *e, int64_t id, const char *by, const char *note, dho_t
 	a.updated_at = now;
 	a.due_at = 0;
 	snprintf(a.last_event, sizeof(a.last_event), "%s", step.resolved ? "resolved" : "acked");
+	a.version++;
 	if (step.resolved) {
 		/* The acked event names the nurse; the resolution that follows
 		 * from ack and clear is the hub's own. */
@@ -351,6 +353,7 @@ engine_ack(struct engine *e, int64_t id, const char *by, const char *note, dho_t
 		a.state = ALERT_RESOLVED;
 		snprintf(a.by, sizeof(a.by), "auto");
 		a.note[0] = '\0';
+		a.version++;
 		if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
 			return rc;
 		return engine_emit(e, &a, "resolved", a.team, now);
@@ -372,6 +375,7 @@ engine_resolve(struct engine *e, int64_t id, const char *by, const char *note, d
 		return rc;
 	a.updated_at = now;
 	snprintf(a.last_event, sizeof(a.last_event), "resolved");
+	a.version++;
 	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
 		return rc;
 	return engine_emit(e, &a, "resolved", a.team, now);
@@ -391,6 +395,8 @@ engine_overdue(struct engine *e, struct alert *a, dho_time_t now)
 
 	a->updated_at = now;
 	a->due_at = now + engine_ack_s(e, a->severity);
+	/* One event, even when it goes to two teams. */
+	a->version++;
 	if (t == NULL || t->escalate_to[0] == '\0' || strcmp(t->escalate_to, a->team) == 0) {
 		snprintf(a->last_event, sizeof(a->last_event), "reminded");
 		if ((rc = store_alert_save(e->st, a)) != DHO_OK)
