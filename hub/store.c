@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_int.h"
 
 /* Schema migrations, in order; never edit one that has shipped. */
 static const char *const store_migrations[] = {
@@ -88,6 +89,25 @@ static const char *const store_migrations[] = {
 	 * it holds the readings up to readings_mark, and store_stats() adds
 	 * those after the mark (store_counters_fold() moves it on). */
 	"INSERT INTO counters VALUES ('readings_mark', (SELECT coalesce(max(id), 0) FROM readings));",
+	/* 6: the nurses' workspace: its users, their sessions and failed
+	 * log-ins; the triage order of a team's alerts and an alert's events
+	 * come from indexes */
+	"CREATE TABLE users ("
+	"  name TEXT PRIMARY KEY, role TEXT NOT NULL, teams TEXT NOT NULL,"
+	"  hash TEXT NOT NULL, totp_secret TEXT NOT NULL DEFAULT '',"
+	"  totp_last INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions(user);"
+	"CREATE TABLE login_failures ("
+	"  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user TEXT NOT NULL, addr TEXT NOT NULL);"
+	"CREATE INDEX login_failures_user ON login_failures(user, at);"
+	"CREATE INDEX login_failures_addr ON login_failures(addr, at);"
+	"CREATE INDEX alerts_triage ON alerts(team, severity DESC, state, opened_at, id)"
+	"  WHERE state != 2;"
+	"CREATE INDEX outbox_alert ON outbox(alert_id, id);",
 };
 
 enum store_sql {
@@ -206,6 +226,7 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT_];
+	sqlite3_stmt *ext[STORE_EXT_MAX];  /* the store_<area>.c files' statements */
 	char *outbox_body;   /* the body handed out by store_outbox_next() */
 };
 
@@ -227,6 +248,32 @@ store_stmt(struct store *st, enum store_sql id)
 	return s;
 }
 
+/* store_stmt() for the statements of the store_<area>.c files. */
+sqlite3_stmt *
+store__stmt(struct store *st, int slot, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	if (slot < 0 || slot >= STORE_EXT_MAX)
+		return NULL;
+	s = st->ext[slot];
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+			return NULL;
+		st->ext[slot] = s;
+	} else {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	return s;
+}
+
+sqlite3 *
+store__db(struct store *st)
+{
+	return st->db;
+}
+
 static int
 store_rc(int rc)
 {
@@ -245,6 +292,12 @@ store_rc(int rc)
 	default:
 		return DHO_EIO;
 	}
+}
+
+int
+store__rc(int rc)
+{
+	return store_rc(rc);
 }
 
 /* Runs a statement that returns no rows; the statement is reset after. */
@@ -372,6 +425,8 @@ store_close(struct store *st)
 		return;
 	for (int i = 0; i < SQL_COUNT_; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < STORE_EXT_MAX; i++)
+		sqlite3_finalize(st->ext[i]);
 	sqlite3_close(st->db);
 	free(st->outbox_body);
 	free(st);
@@ -405,6 +460,9 @@ store_rollback(struct store *st)
 	for (int i = 0; i < SQL_COUNT_; i++)
 		if (st->stmt[i] != NULL)
 			sqlite3_reset(st->stmt[i]);
+	for (int i = 0; i < STORE_EXT_MAX; i++)
+		if (st->ext[i] != NULL)
+			sqlite3_reset(st->ext[i]);
 	if (!sqlite3_get_autocommit(st->db))
 		store_exec(st, "ROLLBACK");
 }
