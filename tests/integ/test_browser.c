@@ -146,7 +146,7 @@ scene(struct env *e)
 	reading(e, "oxy-2", 2, 2, "spo2", 91);
 	reading(e, "oxy-2", 3, 1.5, "pulse", 116);
 	reading(e, "oxy-3", 1, 1, "spo2", 85);
-	return sent + 7;
+	return sent + 6;
 }
 
 static void

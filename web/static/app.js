@@ -191,10 +191,11 @@ function alertItem(a, d) {
         h("span", { class: "age", "data-at": a.opened_at }, "(" + I18N.age(a.opened_at) + ")"))),
       fact(t("state"), stateEl),
       fact(t("responsible"), h("dd", { title: a.team }, I18N.team(a.team)))),
-    note ? h("p", { class: "note" }, t("note") + ": «" + note.note + "»") : null),
+    note ? h("p", { class: "note" }, t("note") + ": «" + note.note + "»") : null,
+    h("p", { class: "error", role: "alert", dataset: { error: a.id } })),
   h("div", { class: "actions" },
     open ? h("button", { type: "button", class: "primary", dataset: { action: "ack" },
-      "aria-describedby": headId, onclick: () => act("ack", a, "") }, t("ack")) : null,
+      "aria-describedby": headId, onclick: () => quickAck(a) }, t("ack")) : null,
     open ? h("button", { type: "button", class: "secondary", dataset: { action: "ack-note" },
       "aria-describedby": headId, onclick: () => askNote("ack", a) }, t("ack") + " + " + t("note").toLowerCase() + "…") : null,
     active ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve" },
@@ -217,6 +218,13 @@ async function act(kind, a, note) {
   }
   if (r.status === 409 || r.status === 412 || r.status === 404) await refresh();
   return errorText(r);
+}
+
+/* Kvitter in one press; what went wrong is said on the alert itself. */
+async function quickAck(a) {
+  const e = await act("ack", a, "");
+  const el = document.querySelector(`[data-error="${CSS.escape(a.id)}"]`);
+  if (e && el) el.textContent = e;
 }
 
 /* The note dialog: optional for kvitter, required for avslutt. */
@@ -462,10 +470,11 @@ function countsEl(items) {
   const red = items.filter((a) => a.severity === "red").length;
   const yellow = items.filter((a) => a.severity === "yellow").length;
   const unacked = items.filter((a) => a.state === "open").length;
+  const one = (n, key) => t(n === 1 ? key + "_one" : key, { n });
   return h("div", { class: "summary" },
     h("h2", { id: "counts-title" }, t("counts")),
-    h("span", { class: "count red" + (red ? "" : " zero"), dataset: { count: "red" } }, t("n_red", { n: red })),
-    h("span", { class: "count yellow" + (yellow ? "" : " zero"), dataset: { count: "yellow" } }, t("n_yellow", { n: yellow })),
+    h("span", { class: "count red" + (red ? "" : " zero"), dataset: { count: "red" } }, one(red, "n_red")),
+    h("span", { class: "count yellow" + (yellow ? "" : " zero"), dataset: { count: "yellow" } }, one(yellow, "n_yellow")),
     h("span", { class: "count unacked" + (unacked ? "" : " zero"), dataset: { count: "open" } }, t("n_unacked", { n: unacked })),
     h("span", { class: "updated" }, t("updated", { time: I18N.when(App.lastLoad.toISOString()) })));
 }

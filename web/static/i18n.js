@@ -33,7 +33,7 @@ const I18N = (() => {
       my_teams: "Mine team",
       counts: "Åpne varsler",
       red: "Rød", yellow: "Gul",
-      n_red: "{n} røde", n_yellow: "{n} gule",
+      n_red: "{n} røde", n_yellow: "{n} gule", n_red_one: "{n} rød", n_yellow_one: "{n} gul",
       n_unacked: "{n} ikke kvittert",
       filters: "Filter",
       team: "Team",
@@ -143,7 +143,7 @@ const I18N = (() => {
       my_teams: "My teams",
       counts: "Open alerts",
       red: "Red", yellow: "Yellow",
-      n_red: "{n} red", n_yellow: "{n} yellow",
+      n_red: "{n} red", n_yellow: "{n} yellow", n_red_one: "{n} red", n_yellow_one: "{n} yellow",
       n_unacked: "{n} not acknowledged",
       filters: "Filter",
       team: "Team",
@@ -318,7 +318,8 @@ const I18N = (() => {
     if (metric === "consciousness") return acvpu(v);
     if (metric === "on_oxygen") return v ? (lang === "en" ? "yes" : "ja") : (lang === "en" ? "no" : "nei");
     const un = unit(u);
-    return number(v) + (un ? "\u00a0" + un : "");
+    /* "116/min" as nurses write it, "86 %" and "84,6 kg" with a space. */
+    return number(v) + (un ? (un.charAt(0) === "/" ? "" : "\u00a0") + un : "");
   }
 
   function team(id) {
@@ -380,7 +381,8 @@ const I18N = (() => {
   const unitNb = (s) => s.replace(/percentage points?/, "prosentpoeng")
     .replace(/\bhours?\b/, "t").replace(/\bdays?\b/, "døgn").replace(/\bminutes?\b/, "min")
     .replace(/\bseconds?\b/, "s").replace(/\./g, ",");
-  const qty = (s) => s.replace(/(\d)\.(\d)/g, "$1,$2").replace(/ Cel\b|°C/, " °C").replace(/mm\[Hg\]/, "mmHg");
+  const qty = (s) => s.replace(/(\d)\.(\d)/g, "$1,$2").replace(/ Cel\b|°C/, " °C").replace(/mm\[Hg\]/, "mmHg")
+    .replace(/ \/min/g, "/min");
 
   const reasons = [
     [/^(\w+) (.+?) is (below|above|at or below|at or above) the (red|yellow) limit (.+)$/, (m) => {
