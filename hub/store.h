@@ -273,6 +273,7 @@ struct store_purge {
  */
 int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
                 struct store_purge *out);
+
 /* ---- the nurses' workspace (store_web.c) ---- */
 
 #define STORE_TEAMS_MAX 8            /* teams one user may belong to */
