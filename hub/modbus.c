@@ -16,6 +16,7 @@
 #include <modbus/modbus.h>
 
 #include "log.h"
+#include "mono.h"
 #include "metric.h"
 #include "modbus.h"
 #include "timefmt.h"
@@ -215,15 +216,6 @@ static const char *const mbus_type_names[] = {
 	[CFG_REG_UINT32] = "uint32", [CFG_REG_FLOAT32] = "float32",
 };
 
-static int64_t
-mbus_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Copies the span [s, e) into out (cap bytes); DHO_EINVAL when it is empty
  * or does not fit. */
 static int
@@ -370,7 +362,7 @@ mbus_failed(struct mbus_source *s, const char *why)
 		log_debug("modbus source %s: poll %d of the outage failed: %s; next in %llds",
 		          s->cfg.name, s->failures, why, (long long)(wait / 1000));
 	}
-	s->due_ms = mbus_now_ms() + wait;
+	s->due_ms = mono_ms() + wait;
 }
 
 /* A Modbus exception: the device answered, refusing the request. Other
@@ -415,7 +407,7 @@ mbus_poll(struct mbus_poller *p, struct mbus_source *s)
 	struct doc_result *d = NULL;
 	char why[DHO_ERRLEN], refused_why[DHO_ERRLEN], raw[MBUS_RAW_MAX];
 	const char *refusal = NULL;
-	int64_t started = mbus_now_ms();
+	int64_t started = mono_ms();
 	dho_time_t now;
 	size_t off = 0;
 	int rc;
@@ -548,13 +540,13 @@ mbus_main(void *arg)
 	struct mbus_poller *p = arg;
 
 	while (!mbus_stopping(p)) {
-		int64_t now = mbus_now_ms(), next = INT64_MAX;
+		int64_t now = mono_ms(), next = INT64_MAX;
 		struct timespec ts;
 
 		for (size_t i = 0; i < p->n && !mbus_stopping(p); i++) {
 			if (p->src[i].due_ms <= now) {
 				mbus_poll(p, &p->src[i]);
-				now = mbus_now_ms();
+				now = mono_ms();
 			}
 		}
 		for (size_t i = 0; i < p->n; i++)
@@ -562,13 +554,7 @@ mbus_main(void *arg)
 				next = p->src[i].due_ms;
 		if (next <= now)
 			continue;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)((next - now) / 1000);
-		ts.tv_nsec += (long)((next - now) % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		mono_deadline(next - now, &ts);
 		pthread_mutex_lock(&p->mu);
 		if (!p->stop)
 			pthread_cond_timedwait(&p->cond, &p->mu, &ts);
@@ -584,8 +570,7 @@ mbus_poller_start(const struct cfg_modbus *sources, size_t n, mbus_sink_fn sink,
                   struct mbus_poller **out)
 {
 	struct mbus_poller *p = NULL;
-	pthread_condattr_t ca;
-	int64_t now = mbus_now_ms();
+	int64_t now = mono_ms();
 	int rc = DHO_ENOMEM;
 
 	*out = NULL;
@@ -613,10 +598,7 @@ mbus_poller_start(const struct cfg_modbus *sources, size_t n, mbus_sink_fn sink,
 	}
 	rc = DHO_EIO;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&p->cond);
 	if (pthread_create(&p->thread, NULL, mbus_main, p) != 0) {
 		pthread_cond_destroy(&p->cond);
 		pthread_mutex_destroy(&p->mu);
