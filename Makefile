@@ -18,10 +18,19 @@ all: build
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# $(BUILD) is configured once; again only when the packages on the machine
+# changed since (dpkg's status file is newer than the stamp, as after a
+# `make deps` that installed something), so that what deps installed is
+# found instead of a configure error or a stale cache. The stamp is written
+# only by a configure that succeeded.
+DPKG_STATUS ?= /var/lib/dpkg/status
+CONFIGURED = $(BUILD)/.dho-configured
 
-build: deps $(BUILD)/CMakeCache.txt
+build: deps
+	@if [ ! -f $(CONFIGURED) ] || [ $(DPKG_STATUS) -nt $(CONFIGURED) ]; then \
+		echo cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo; \
+		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && touch $(CONFIGURED); \
+	fi
 	cmake --build $(BUILD) -j$(JOBS)
 
 demo: build

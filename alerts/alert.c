@@ -123,6 +123,7 @@ alert_event_object(const struct alert *a, const char *event, dho_time_t at)
 	alert_set_time(o, "opened_at", a->opened_at);
 	alert_set_time(o, "at", at);
 	json_object_set_new(o, "reason", json_string(a->reason));
+	json_object_set_new(o, "version", json_integer(a->version));
 	if (a->has_news2) {
 		json_t *n = json_object();
 		json_object_set_new(n, "total", json_integer(a->news2_total));
@@ -162,6 +163,8 @@ alert_on_finding(struct alert *a, enum alert_severity finding, int clear_after,
 		return;
 	}
 	if (finding != ALERT_SEV_NONE) {
+		bool was_cleared = a->cleared;
+
 		/* An abnormal reading breaks the run of normal ones. */
 		if (a->normal_count != 0 || a->cleared) {
 			a->normal_count = 0;
@@ -172,6 +175,10 @@ alert_on_finding(struct alert *a, enum alert_severity finding, int clear_after,
 			a->severity = finding;
 			out->raised = true;
 			out->changed = true;
+		} else if (was_cleared) {
+			/* A nurse who saw `cleared` must learn that the condition
+			 * came back; a higher severity says so as `raised`. */
+			out->recurred = true;
 		}
 		return;
 	}
@@ -187,6 +194,24 @@ alert_on_finding(struct alert *a, enum alert_severity finding, int clear_after,
 			out->resolved = true;
 		}
 	}
+}
+
+size_t
+alert_step_events(const struct alert_step *step, const char *events[4])
+{
+	size_t n = 0;
+
+	if (step->opened)
+		events[n++] = "opened";
+	if (step->raised)
+		events[n++] = "raised";
+	else if (step->recurred)
+		events[n++] = "recurred";
+	if (step->cleared)
+		events[n++] = "cleared";
+	if (step->resolved)
+		events[n++] = "resolved";
+	return n;
 }
 
 int

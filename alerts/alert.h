@@ -7,6 +7,7 @@
 #define ALERT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "dho.h"
 
@@ -33,13 +34,13 @@ struct alert {
 	dho_time_t updated_at;
 	char reason[256];
 	char last_event[16];
+	int64_t version;                   /* events so far; each event adds one */
 	bool has_news2;
 	int news2_total;
 	char news2_risk[16];
 	dho_time_t due_at;                 /* unacked past this: escalate or remind; 0 = none */
 	char by[DHO_ID_MAX + 1];           /* who acked or resolved, "auto" */
 	char note[256];
-	int64_t version;                   /* events so far: each event adds one */
 };
 
 const char *alert_severity_name(enum alert_severity s);
@@ -74,6 +75,7 @@ void *alert_event_object(const struct alert *a, const char *event, dho_time_t at
 struct alert_step {
 	bool opened;
 	bool raised;
+	bool recurred;  /* the condition is back on a cleared alert, no higher */
 	bool cleared;
 	bool resolved;
 	bool changed;   /* the record must be saved, with or without events */
@@ -81,6 +83,10 @@ struct alert_step {
 
 void alert_on_finding(struct alert *a, enum alert_severity finding, int clear_after,
                       struct alert_step *out);
+
+/* The names of the events of step, in the order they happen (opened,
+ * raised or recurred, cleared, resolved); returns how many, at most 4. */
+size_t alert_step_events(const struct alert_step *step, const char *events[4]);
 
 /* A nurse's action. DHO_EINVAL when the action does not apply to a's state
  * (acking a resolved alert); the step tells which events follow. */

@@ -3,11 +3,14 @@
  * made once at start-up (a configuration constant in the sense of STYLE.md).
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "escape.h"
 #include "log.h"
 
 static enum log_level log_threshold = LOG_INFO;
@@ -41,7 +44,7 @@ log_parse_level(const char *s, enum log_level *out)
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char line[1024], safe[2048];
 	char stamp[32];
 	struct timespec ts;
 	struct tm tm;
@@ -53,9 +56,13 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
 		return;
+	/* Messages carry untrusted text (topics, reasons that quote a
+	 * payload's fields, ids): escaped as a whole, no message can end its
+	 * line early and forge one that starts with our time stamp. */
+	escape_str(line, safe, sizeof(safe));
 	/* One fprintf per line keeps lines from threads whole. */
 	fprintf(stderr, "%s.%03ldZ dhohub %s: %s%s%s\n", stamp, ts.tv_nsec / 1000000,
-	        log_names[level], line, suffix ? ": " : "", suffix ? suffix : "");
+	        log_names[level], safe, suffix ? ": " : "", suffix ? suffix : "");
 }
 
 void
@@ -85,4 +92,75 @@ log_warn(const char *fmt, ...)
 	log_vwrite(LOG_WARN, err, fmt, ap);
 	va_end(ap);
 	errno = saved;
+}
+
+/*
+ * The state of log_limited(): one slot per recent key, and the lines of the
+ * current second across all keys. Process-wide like the threshold, since
+ * stderr is; lock guards every field of it.
+ */
+#define LOG_KEYS 64
+#define LOG_KEY_LEN 96
+#define LOG_BURST 10
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		char key[LOG_KEY_LEN];
+		time_t sec;             /* when the key last wrote a line */
+		unsigned long held;     /* lines not written since */
+	} slot[LOG_KEYS];
+	time_t sec;                     /* the second all_lines counts */
+	unsigned all_lines;
+} log_rate = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void
+log_limited(enum log_level level, const char *key, const char *fmt, ...)
+{
+	struct timespec ts;
+	char count[96];
+	size_t i, pick = 0;
+	unsigned long held = 0;
+	bool write = false;
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&log_rate.lock);
+	for (i = 0; i < LOG_KEYS; i++) {
+		if (strncmp(log_rate.slot[i].key, key, LOG_KEY_LEN - 1) == 0 &&
+		    log_rate.slot[i].key[0] != '\0')
+			break;
+		if (log_rate.slot[i].sec < log_rate.slot[pick].sec)
+			pick = i;
+	}
+	if (i == LOG_KEYS) {
+		/* A new key takes the slot unused longest. */
+		i = pick;
+		snprintf(log_rate.slot[i].key, LOG_KEY_LEN, "%s", key);
+		log_rate.slot[i].sec = 0;
+		log_rate.slot[i].held = 0;
+	}
+	if (log_rate.sec != ts.tv_sec) {
+		log_rate.sec = ts.tv_sec;
+		log_rate.all_lines = 0;
+	}
+	if (log_rate.slot[i].sec != ts.tv_sec && log_rate.all_lines < LOG_BURST) {
+		write = true;
+		held = log_rate.slot[i].held;
+		log_rate.slot[i].held = 0;
+		log_rate.slot[i].sec = ts.tv_sec;
+		log_rate.all_lines++;
+	} else {
+		log_rate.slot[i].held++;
+	}
+	pthread_mutex_unlock(&log_rate.lock);
+	if (!write)
+		return;
+	if (held > 0)
+		snprintf(count, sizeof(count), "and %lu more like it not logged", held);
+	va_start(ap, fmt);
+	log_vwrite(level, held > 0 ? count : NULL, fmt, ap);
+	va_end(ap);
 }

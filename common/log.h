@@ -17,6 +17,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A line of a kind that a flood of bad input can repeat (a quarantine
+ * reason): at most one a second for each key, and at most ten a second
+ * over all keys. A line held back is counted, and the count is added to
+ * the next line of its key that is written ("and 41 more like it not
+ * logged").
+ */
+void log_limited(enum log_level level, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warnx(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -182,7 +182,7 @@ cmd_quarantine(struct cli *c, int argc, char **argv)
 	l.json = json;
 	if (json)
 		l.arr = json_array();
-	rc = store_quarantine_list(c->st, cli_quarantine_row, &l);
+	rc = store_quarantine_list(c->st, 0, 0, cli_quarantine_row, &l);
 	if (rc != DHO_OK) {
 		json_decref(l.arr);
 		return cli_store_rc(c, rc, "quarantine");

@@ -16,6 +16,7 @@
  * section), and it rejects over-long lines instead of letting inih split them
  * into two bogus lines.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 /* Debian 12's libinih is built with INI_HANDLER_LINENO=1 (it passes the line
@@ -24,6 +25,8 @@
 #define INI_HANDLER_LINENO 1
 #include <ini.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,9 +40,14 @@
 /* Enum fields are stored through an int; this holds for every ABI we build on. */
 _Static_assert(sizeof(enum cfg_durability) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_input_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum cfg_2fa) == sizeof(int), "enum size");
 
-/* The longest physical line we read; inih's own limit is usually lower. */
-#define CFG_LINE_MAX 1024
+/* The longest physical line we read; inih's own limit is usually lower.
+ * Reading stops at the first longer line, and after CFG_FILE_MAX bytes, so
+ * that a wrong -c (/dev/zero, a log file, a disk image) is an error at once
+ * instead of a read that never ends. */
+#define CFG_LINE_MAX 4096
+#define CFG_FILE_MAX (1024L * 1024)
 /* The most options one section table may have (the size of keyline[]). */
 #define CFG_OPTS_MAX 16
 
@@ -68,7 +76,7 @@ struct cfg_opt {
 };
 
 enum cfg_kind {
-	SEC_HUB, SEC_BROKER, SEC_STORE, SEC_ALERTS,
+	SEC_HUB, SEC_BROKER, SEC_STORE, SEC_ALERTS, SEC_HTTP,
 	SEC_TENANT, SEC_TEAM, SEC_PROGRAM, SEC_INPUT, SEC_MODBUS,
 	SEC_COUNT
 };
@@ -104,8 +112,12 @@ struct cfg_ctx {
 	int line;                    /* the line inih is working on */
 	int nerrors;
 	int rc;                      /* DHO_ENOMEM once an allocation failed */
+	long bytes;                  /* read so far, at most CFG_FILE_MAX + 1 */
+	bool stopped;                /* the reader gave up on the file */
 	struct cfg_inst *insts;
 	size_t ninsts;
+	size_t *inst_slots;          /* hash of (kind, name): index + 1, 0 empty */
+	size_t ninst_slots;          /* a power of two, at least 2 * ninsts */
 	size_t cur;                  /* the open section, valid when in_section */
 	bool in_section;
 	bool skip;                   /* the open section's header was in error */
@@ -124,6 +136,7 @@ static int cfg_check_prefix(const char *v, char *why, size_t len);
 static int cfg_check_filter(const char *v, char *why, size_t len);
 static int cfg_check_webhook(const char *v, char *why, size_t len);
 static int cfg_check_modbus_url(const char *v, char *why, size_t len);
+static int cfg_check_listen(const char *v, char *why, size_t len);
 
 static const char *const cfg_durabilities[] = { "normal", "full", NULL };
 static const char *const cfg_formats[] = { "openmqttgateway", "theengs", "omg-gatt", NULL };
@@ -168,6 +181,10 @@ static const struct cfg_opt cfg_store_opts[] = {
 	{ .name = "durability", .type = CFG_ENUM, CFG_FIELD(config, durability),
 	  .choices = cfg_durabilities, .def = "normal",
 	  .help = "normal: survives a hub crash; full: also a power loss (slower)" },
+	{ .name = "quarantine_max", .type = CFG_INT, CFG_FIELD(config, quarantine_max),
+	  .min = 1, .max = 100000000, .def = "100000",
+	  .help = "quarantine entries kept (each at most 64 KiB of its payload); the oldest "
+	          "are pruned first" },
 };
 
 static const struct cfg_opt cfg_alerts_opts[] = {
@@ -182,6 +199,29 @@ static const struct cfg_opt cfg_alerts_opts[] = {
 	  .help = "consecutive normal readings that clear a condition" },
 };
 
+/* [http]: the nurses' workspace (`dhohub web`, contract section 8). */
+static const char *const cfg_2fa[] = { "never", "always", NULL };
+
+static const struct cfg_opt cfg_http_opts[] = {
+	{ .name = "listen", .type = CFG_STR, CFG_FIELD(config, http_listen),
+	  .check = cfg_check_listen, .flags = CFG_NONEMPTY, .def = "127.0.0.1:8080",
+	  .help = "ADDRESS:PORT the workspace listens on ([::1]:8080 for IPv6)" },
+	{ .name = "tls_cert", .type = CFG_STR, CFG_FIELD(config, http_tls_cert), .def = "",
+	  .help = "PEM certificate (chain) for HTTPS, with tls_key; empty: plain HTTP" },
+	{ .name = "tls_key", .type = CFG_STR, CFG_FIELD(config, http_tls_key), .def = "",
+	  .help = "PEM private key of tls_cert" },
+	{ .name = "session_idle", .type = CFG_SECONDS, CFG_FIELD(config, http_session_idle),
+	  .min = 60, .max = 86400, .def = "30m",
+	  .help = "a session unused this long ends" },
+	{ .name = "session_max", .type = CFG_SECONDS, CFG_FIELD(config, http_session_max),
+	  .min = 60, .max = 7L * 86400, .def = "12h",
+	  .help = "a session ends this long after log-in, used or not" },
+	{ .name = "require_2fa", .type = CFG_ENUM, CFG_FIELD(config, http_require_2fa),
+	  .choices = cfg_2fa, .def = "never",
+	  .help = "never | always: a one-time code (TOTP, RFC 6238) at every log-in; with "
+	          "never, only users who have a TOTP secret need one" },
+};
+
 static const struct cfg_opt cfg_tenant_opts[] = {
 	{ .name = "home_team", .type = CFG_STR, CFG_FIELD(cfg_tenant, home_team),
 	  .check = cfg_check_team, .flags = CFG_REQUIRED,
@@ -190,7 +230,7 @@ static const struct cfg_opt cfg_tenant_opts[] = {
 	  .check = cfg_check_team, .def = "",
 	  .help = "team responsible for hospital_days after discharge; empty: home_team throughout" },
 	{ .name = "hospital_days", .type = CFG_INT, CFG_FIELD(cfg_tenant, hospital_days),
-	  .min = 0, .max = 365, .def = "14",
+	  .min = 0, .max = CFG_HOSPITAL_DAYS_MAX, .def = "14",
 	  .help = "days after discharge the hospital team is responsible" },
 };
 
@@ -242,6 +282,8 @@ static const struct cfg_section cfg_sections[SEC_COUNT] = {
 	                NULL, "the database" },
 	[SEC_ALERTS] = { "alerts", NULL, NULL, cfg_alerts_opts, CFG_N(cfg_alerts_opts), NULL,
 	                 NULL, NULL, "alert escalation and clearing" },
+	[SEC_HTTP] = { "http", NULL, NULL, cfg_http_opts, CFG_N(cfg_http_opts), NULL,
+	               NULL, NULL, "the nurses' workspace (dhohub web)" },
 	[SEC_TENANT] = { "tenant", "NAME", ident_valid, cfg_tenant_opts, CFG_N(cfg_tenant_opts),
 	                 NULL, NULL, NULL, "a municipality: who is responsible when" },
 	[SEC_TEAM] = { "team", "KIND/NAME", ident_team_valid, cfg_team_opts, CFG_N(cfg_team_opts),
@@ -534,6 +576,53 @@ cfg_check_modbus_url(const char *v, char *why, size_t len)
 	return cfg_why(why, len, "must be tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1");
 }
 
+/* The workspace binds a numeric address: a host name could resolve to
+ * several, and which one it listened on would then be a guess. */
+int
+config_split_listen(const char *v, char *addr, size_t addrlen, int *port)
+{
+	const char *colon, *a = v, *ae;
+	unsigned char sa[sizeof(struct in6_addr)];
+	char *end;
+	long p;
+	bool v6 = v[0] == '[';
+
+	if (v6) {
+		a = v + 1;
+		if ((ae = strchr(a, ']')) == NULL || ae[1] != ':')
+			return DHO_EINVAL;
+		colon = ae + 1;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL)
+			return DHO_EINVAL;
+		ae = colon;
+	}
+	if (ae == a || (size_t)(ae - a) >= addrlen)
+		return DHO_EINVAL;
+	memcpy(addr, a, (size_t)(ae - a));
+	addr[ae - a] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, sa) != 1)
+		return DHO_EINVAL;
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || p < 1 || p > 65535)
+		return DHO_EINVAL;
+	*port = (int)p;
+	return DHO_OK;
+}
+
+static int
+cfg_check_listen(const char *v, char *why, size_t len)
+{
+	char addr[64];
+	int port;
+
+	if (config_split_listen(v, addr, sizeof(addr), &port) != DHO_OK)
+		return cfg_why(why, len, "must be ADDRESS:PORT with a numeric address, e.g. "
+		               "127.0.0.1:8080 or [::1]:8080, and a port 1-65535");
+	return DHO_OK;
+}
+
 static void
 cfg_free_tenants(struct config *cfg)
 {
@@ -812,6 +901,58 @@ cfg_known_sections(char *buf, size_t len)
 	}
 }
 
+/* FNV-1a: section and team names are short and few collide. */
+static size_t
+cfg_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/*
+ * Looks up the section (k, name) among those read so far, through a hash,
+ * so that a file of many sections is read in linear time. DHO_OK with its
+ * index in *index, or DHO_ENOTFOUND with *slot the free slot to record it
+ * in; the table is grown first when it would become half full.
+ */
+static int
+cfg_inst_find(struct cfg_ctx *c, enum cfg_kind k, const char *name, size_t *index,
+              size_t *slot)
+{
+	size_t h;
+
+	if (2 * (c->ninsts + 1) > c->ninst_slots) {
+		size_t n = c->ninst_slots ? 2 * c->ninst_slots : 64;
+		size_t *grown = calloc(n, sizeof(*grown));
+
+		if (grown == NULL)
+			return DHO_ENOMEM;
+		for (size_t i = 0; i < c->ninsts; i++) {
+			h = (cfg_hash(c->insts[i].name) + c->insts[i].kind) & (n - 1);
+			while (grown[h] != 0)
+				h = (h + 1) & (n - 1);
+			grown[h] = i + 1;
+		}
+		free(c->inst_slots);
+		c->inst_slots = grown;
+		c->ninst_slots = n;
+	}
+	h = (cfg_hash(name) + k) & (c->ninst_slots - 1);
+	for (; c->inst_slots[h] != 0; h = (h + 1) & (c->ninst_slots - 1)) {
+		const struct cfg_inst *in = &c->insts[c->inst_slots[h] - 1];
+
+		if (in->kind == k && strcmp(in->name, name) == 0) {
+			*index = c->inst_slots[h] - 1;
+			return DHO_OK;
+		}
+	}
+	*slot = h;
+	return DHO_ENOTFOUND;
+}
+
 /* Opens the section named by the text between the brackets. A header in
  * error marks the section skipped, so its keys do not pile up more errors. */
 static void
@@ -825,7 +966,7 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 	const struct cfg_section *s = NULL;
 	struct cfg_inst *inst, *grown;
 	enum cfg_kind k = SEC_COUNT;
-	size_t index = 0;
+	size_t index = 0, slot[1];
 	int rc;
 
 	c->in_section = false;
@@ -864,13 +1005,17 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 			          "A-Z a-z 0-9 . _ - :)", s->name, name);
 		return;
 	}
-	for (size_t i = 0; i < c->ninsts; i++) {
-		if (c->insts[i].kind == k && strcmp(c->insts[i].name, name) == 0) {
-			cfg_error(c, c->line, "duplicate section [%s%s%s] (first at line %d)", s->name,
-			          s->placeholder ? ":" : "", name, c->insts[i].line);
-			return;
-		}
+	if ((rc = cfg_inst_find(c, k, name, &index, slot)) == DHO_OK) {
+		cfg_error(c, c->line, "duplicate section [%s%s%s] (first at line %d)", s->name,
+		          s->placeholder ? ":" : "", name, c->insts[index].line);
+		return;
 	}
+	if (rc == DHO_ENOMEM) {
+		c->rc = rc;
+		cfg_error(c, c->line, "out of memory");
+		return;
+	}
+	index = 0;
 	if (s->placeholder != NULL && (rc = cfg_add(c->cfg, k, name, &index)) != DHO_OK) {
 		c->rc = rc;
 		cfg_error(c, c->line, "%s", rc == DHO_ENOMEM ? "out of memory" : "internal error");
@@ -890,6 +1035,7 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 	inst->line = c->line;
 	/* A valid name fits: ident_team_valid() allows at most 64 + 1 + 64. */
 	cfg_name_copy(inst->name, sizeof(inst->name), name);
+	c->inst_slots[*slot] = c->ninsts + 1;
 	c->cur = c->ninsts++;
 	c->in_section = true;
 	c->skip = false;
@@ -1185,12 +1331,14 @@ cfg_reader(char *str, int num, void *stream)
 	size_t n = 0, total = 0;
 	bool nul = false;
 	char *p, *e;
-	int ch;
+	int ch = 0;
 
-	if (num < 2)
+	if (num < 2 || c->stopped)
 		return NULL;
-	while ((ch = getc(c->in)) != EOF && ch != '\n') {
+	while (total <= CFG_LINE_MAX && c->bytes <= CFG_FILE_MAX &&
+	       (ch = getc(c->in)) != EOF && ch != '\n') {
 		total++;
+		c->bytes++;
 		if (ch == '\0')
 			nul = true;
 		if (n < CFG_LINE_MAX)
@@ -1199,6 +1347,19 @@ cfg_reader(char *str, int num, void *stream)
 	if (ch == EOF && total == 0)
 		return NULL;
 	c->line++;
+	c->bytes++;                  /* the newline */
+	if (c->bytes > CFG_FILE_MAX) {
+		cfg_error(c, c->line, "the file is larger than %ld bytes (1 MiB): not a "
+		          "configuration file", CFG_FILE_MAX);
+		c->stopped = true;
+		return NULL;
+	}
+	if (total > CFG_LINE_MAX) {
+		cfg_error(c, c->line, "line longer than %d bytes: not a configuration file",
+		          CFG_LINE_MAX);
+		c->stopped = true;
+		return NULL;
+	}
 	c->buf[n] = '\0';
 	p = c->buf;
 	if (c->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -1279,45 +1440,90 @@ cfg_check_team_ref(struct cfg_ctx *c, const struct cfg_inst *inst, const char *k
 	            key, team, team);
 }
 
-/* An escalation chain that comes back to where it started would pass an
+/* Builds config_team()'s hash, so that a lookup is one probe, not a walk
+ * of every team: the checks below and the engine look teams up often. */
+static int
+cfg_index_teams(struct config *cfg)
+{
+	size_t n = 16;
+
+	while (n < 2 * cfg->nteams)
+		n *= 2;
+	free(cfg->team_slots);
+	cfg->nteam_slots = 0;
+	if ((cfg->team_slots = calloc(n, sizeof(*cfg->team_slots))) == NULL)
+		return DHO_ENOMEM;
+	cfg->nteam_slots = n;
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		size_t h = cfg_hash(cfg->teams[i].name) & (n - 1);
+
+		while (cfg->team_slots[h] != 0)
+			h = (h + 1) & (n - 1);
+		cfg->team_slots[h] = i + 1;
+	}
+	return DHO_OK;
+}
+
+/*
+ * An escalation chain that comes back to where it started would pass an
  * alert around for ever instead of reminding at the end of the chain. Each
- * loop is reported once, at the escalate_to of its first team in the file. */
+ * loop is reported once, at the escalate_to of its first team in the file.
+ * Every team is visited once (a walk stops at a team an earlier walk has
+ * finished), so a chain of ten thousand teams costs ten thousand steps.
+ */
 static void
 cfg_check_loops(struct cfg_ctx *c)
 {
 	struct config *cfg = c->cfg;
 	int ki = cfg_opt_index(SEC_TEAM, "escalate_to");
+	size_t *walk = NULL;       /* 0: not seen; else 1 + the walk that saw it */
+	size_t *inst_of = NULL;    /* team index -> its instance */
 
-	for (size_t i = 0; i < c->ninsts; i++) {
-		const struct cfg_inst *inst = &c->insts[i];
-		const struct cfg_team *start, *t;
+	if (cfg->nteams == 0)
+		return;
+	walk = calloc(cfg->nteams, sizeof(*walk));
+	inst_of = calloc(cfg->nteams, sizeof(*inst_of));
+	if (walk == NULL || inst_of == NULL) {
+		c->rc = DHO_ENOMEM;
+		cfg_error(c, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < c->ninsts; i++)
+		if (c->insts[i].kind == SEC_TEAM)
+			inst_of[c->insts[i].index] = i;
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		const struct cfg_team *t = &cfg->teams[i];
+
+		if (strcmp(t->escalate_to, t->name) == 0)
+			cfg_error(c, c->insts[inst_of[i]].keyline[ki], "[team:%s] escalate_to: a team "
+			          "cannot escalate to itself", t->name);
+	}
+	for (size_t i = 0; i < cfg->nteams; i++) {
+		const struct cfg_team *t = &cfg->teams[i], *start;
+		size_t lowest, off;
 		char chain[768];
-		size_t off, lowest, steps = 0;
-		bool loop = false;
 
-		if (inst->kind != SEC_TEAM)
-			continue;
-		start = &cfg->teams[inst->index];
-		if (strcmp(start->escalate_to, start->name) == 0) {
-			cfg_error(c, inst->keyline[ki], "[team:%s] escalate_to: a team cannot escalate "
-			          "to itself", start->name);
-			continue;
-		}
-		lowest = inst->index;
-		t = start;
-		while (t->escalate_to[0] != '\0' && steps++ <= cfg->nteams) {
+		/* Follow the chain until it ends, reaches a team an earlier walk
+		 * saw, or comes back to a team of this walk: a loop. */
+		while (walk[t - cfg->teams] == 0) {
+			walk[t - cfg->teams] = i + 1;
+			if (strcmp(t->escalate_to, t->name) == 0)
+				break;   /* reported above */
 			t = config_team(cfg, t->escalate_to);
 			if (t == NULL)
 				break;
-			if (t == start) {
-				loop = true;
-				break;
-			}
+		}
+		if (t == NULL || walk[t - cfg->teams] != i + 1 || strcmp(t->escalate_to, t->name) == 0)
+			continue;
+		/* t is on the loop: report it at its first team in the file. */
+		start = t;
+		lowest = (size_t)(t - cfg->teams);
+		do {
+			t = config_team(cfg, t->escalate_to);
 			if ((size_t)(t - cfg->teams) < lowest)
 				lowest = (size_t)(t - cfg->teams);
-		}
-		if (!loop || lowest != inst->index)
-			continue;
+		} while (t != start);
+		start = &cfg->teams[lowest];
 		off = (size_t)snprintf(chain, sizeof(chain), "%s", start->name);
 		t = start;
 		do {
@@ -1325,9 +1531,12 @@ cfg_check_loops(struct cfg_ctx *c)
 			if (off < sizeof(chain))
 				off += (size_t)snprintf(chain + off, sizeof(chain) - off, " -> %s", t->name);
 		} while (t != start);
-		cfg_error(c, inst->keyline[ki], "[team:%s] escalate_to: the escalation chain is a "
-		          "loop (%s)", start->name, chain);
+		cfg_error(c, c->insts[inst_of[lowest]].keyline[ki], "[team:%s] escalate_to: the "
+		          "escalation chain is a loop (%s)", start->name, chain);
 	}
+out:
+	free(walk);
+	free(inst_of);
 }
 
 static void
@@ -1336,6 +1545,12 @@ cfg_cross_check(struct cfg_ctx *c)
 	struct config *cfg = c->cfg;
 	const struct cfg_inst *broker = cfg_find_inst(c, SEC_BROKER);
 	char label[DHO_TEAM_MAX + 16];
+
+	if (cfg_index_teams(cfg) != DHO_OK) {
+		c->rc = DHO_ENOMEM;
+		cfg_error(c, 0, "out of memory");
+		return;
+	}
 
 	for (size_t i = 0; i < c->ninsts; i++) {
 		const struct cfg_inst *inst = &c->insts[i];
@@ -1427,6 +1642,7 @@ config_free(struct config *cfg)
 	free(cfg->programs);
 	free(cfg->tenant_defs);
 	free(cfg->teams);
+	free(cfg->team_slots);
 	free(cfg->inputs);
 	free(cfg->modbus);
 	free(cfg);
@@ -1454,7 +1670,7 @@ config_load_flags(const char *path, config_rule_check_fn check, FILE *errs, unsi
 	c.cfg = calloc(1, sizeof(*c.cfg));
 	if (c.cfg == NULL)
 		return DHO_ENOMEM;
-	for (int k = SEC_HUB; k <= SEC_ALERTS; k++) {
+	for (int k = SEC_HUB; k <= SEC_HTTP; k++) {
 		if ((rc = cfg_apply_defaults(&cfg_sections[k], c.cfg)) != DHO_OK) {
 			cfg_error(&c, 0, "internal error: a built-in default does not parse");
 			goto fail;
@@ -1493,10 +1709,12 @@ done:
 		goto fail;
 	}
 	free(c.insts);
+	free(c.inst_slots);
 	*out = c.cfg;
 	return DHO_OK;
 fail:
 	free(c.insts);
+	free(c.inst_slots);
 	config_free(c.cfg);
 	return rc;
 }
@@ -1513,6 +1731,14 @@ config_tenant(const struct config *cfg, const char *name)
 const struct cfg_team *
 config_team(const struct config *cfg, const char *name)
 {
+	if (name != NULL && cfg->nteam_slots > 0) {
+		size_t h = cfg_hash(name) & (cfg->nteam_slots - 1);
+
+		for (; cfg->team_slots[h] != 0; h = (h + 1) & (cfg->nteam_slots - 1))
+			if (strcmp(cfg->teams[cfg->team_slots[h] - 1].name, name) == 0)
+				return &cfg->teams[cfg->team_slots[h] - 1];
+		return NULL;
+	}
 	for (size_t i = 0; name != NULL && i < cfg->nteams; i++)
 		if (strcmp(cfg->teams[i].name, name) == 0)
 			return &cfg->teams[i];

@@ -16,6 +16,7 @@ enum cfg_durability { CFG_DURABILITY_NORMAL, CFG_DURABILITY_FULL };
 enum cfg_input_format { CFG_FMT_OPENMQTTGATEWAY, CFG_FMT_THEENGS, CFG_FMT_OMG_GATT };
 enum cfg_reg_table { CFG_REG_HOLDING, CFG_REG_INPUT };
 enum cfg_reg_type { CFG_REG_INT16, CFG_REG_UINT16, CFG_REG_INT32, CFG_REG_UINT32, CFG_REG_FLOAT32 };
+enum cfg_2fa { CFG_2FA_NEVER, CFG_2FA_ALWAYS };
 enum cfg_word_order { CFG_WORD_BE, CFG_WORD_LE };  /* high word first is BE, the default */
 
 struct cfg_tenant {
@@ -72,6 +73,10 @@ struct cfg_modbus {
 	size_t nregs;
 };
 
+/* The longest hospital phase after discharge, in days: one range for
+ * [tenant:*] hospital_days and patient add --hospital-days. */
+#define CFG_HOSPITAL_DAYS_MAX 365
+
 struct config {
 	char file[512];            /* "" when built-in defaults are used */
 	/* [hub] */
@@ -92,16 +97,27 @@ struct config {
 	/* [store] */
 	char store_path[512];
 	enum cfg_durability durability;
+	int quarantine_max;        /* entries kept, the oldest pruned first */
 	/* [alerts] */
 	int ack_s_yellow;
 	int ack_s_red;
 	int clear_after;
+	/* [http] */
+	char http_listen[128];
+	char http_tls_cert[512];
+	char http_tls_key[512];
+	int http_session_idle;
+	int http_session_max;
+	enum cfg_2fa http_require_2fa;
 	/* sections with names */
 	struct cfg_tenant *tenant_defs;   size_t ntenant_defs;
 	struct cfg_team *teams;           size_t nteams;
 	struct cfg_program *programs;     size_t nprograms;
 	struct cfg_input *inputs;         size_t ninputs;
 	struct cfg_modbus *modbus;        size_t nmodbus;
+	/* config_team()'s hash of the team names: slots of index + 1 (0 is
+	 * empty), a power of two at least twice nteams. */
+	size_t *team_slots;               size_t nteam_slots;
 };
 
 /*
@@ -139,6 +155,12 @@ const struct cfg_tenant *config_tenant(const struct config *cfg, const char *nam
 const struct cfg_team *config_team(const struct config *cfg, const char *name);
 const struct cfg_program *config_program(const struct config *cfg, const char *name);
 bool config_serves_tenant(const struct config *cfg, const char *tenant);
+
+/*
+ * Splits an [http] listen value "ADDRESS:PORT" ("[::1]:8080" for IPv6) into
+ * the address (without brackets) and the port. DHO_EINVAL for anything else.
+ */
+int config_split_listen(const char *v, char *addr, size_t addrlen, int *port);
 
 /* Prints every option with its default and help, as the example config. */
 void config_print_reference(FILE *out);

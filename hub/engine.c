@@ -227,43 +227,23 @@ engine_ack_s(const struct engine *e, enum alert_severity sev)
 	return sev == ALERT_SEV_RED ? e->cfg->ack_s_red : e->cfg->ack_s_yellow;
 }
 
-/* Queues the event document body of alert a for team. */
+/* Queues one event of alert a for its team. */
 static int
-engine_queue(struct engine *e, const struct alert *a, const char *event, const char *team,
-             const char *body, dho_time_t now)
+engine_emit(struct engine *e, const struct alert *a, const char *event, const char *team,
+            dho_time_t now)
 {
 	const struct cfg_team *t = config_team(e->cfg, team);
-	int rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
+	char *body = NULL;
+	int rc = alert_event_json(a, event, now, &body);
 
+	if (rc != DHO_OK)
+		return rc;
+	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
 	if (rc == DHO_OK)
 		e->events++;
 	if (rc == DHO_OK)
 		log_info("alert A%lld %s: %s %s %s (%s) -> %s", (long long)a->id, event, a->patient,
 		         a->rule, alert_severity_name(a->severity), a->reason, team);
-	return rc;
-}
-
-/*
- * One event of alert a: the event counts once in a's version, a is saved
- * with it (a new alert gets its id here), and the event goes to the outbox
- * for a's team, after also (the team an escalation leaves) when not NULL.
- */
-static int
-engine_emit(struct engine *e, struct alert *a, const char *event, const char *also,
-            dho_time_t now)
-{
-	char *body = NULL;
-	int rc;
-
-	a->version++;
-	if ((rc = store_alert_save(e->st, a)) != DHO_OK)
-		return rc;
-	if ((rc = alert_event_json(a, event, now, &body)) != DHO_OK)
-		return rc;
-	if (also != NULL)
-		rc = engine_queue(e, a, event, also, body, now);
-	if (rc == DHO_OK)
-		rc = engine_queue(e, a, event, a->team, body, now);
 	free(body);
 	return rc;
 }
@@ -292,6 +272,9 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 {
 	struct alert a, *cur = &a;
 	struct alert_step step;
+	const char *events[4];
+	size_t n;
+	int64_t base;
 	int rc = store_alert_find_open(e->st, p->id, key, &a);
 
 	if (rc == DHO_ENOTFOUND)
@@ -309,7 +292,8 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 		a.state = ALERT_OPEN;
 		a.opened_at = now;
 	}
-	if (step.opened || step.raised) {
+	/* Opening, raising and recurring carry the reading that did it. */
+	if (step.opened || step.raised || step.recurred) {
 		if (r != NULL)
 			engine_alert_reading(&a, r, reason);
 		else
@@ -326,25 +310,21 @@ engine_apply(struct engine *e, const struct store_patient *p, const char *key,
 	if ((step.opened || step.raised) && a.state == ALERT_OPEN)
 		a.due_at = now + engine_ack_s(e, a.severity);
 	a.updated_at = now;
-	if (step.opened)
-		snprintf(a.last_event, sizeof(a.last_event), "opened");
-	if (step.raised)
-		snprintf(a.last_event, sizeof(a.last_event), "raised");
-	if (step.cleared)
-		snprintf(a.last_event, sizeof(a.last_event), "cleared");
-	if (step.resolved)
-		snprintf(a.last_event, sizeof(a.last_event), "resolved");
-	/* Each event saves the alert; a change without one is saved here. */
-	if (!step.opened && !step.raised && !step.cleared && !step.resolved)
-		return store_alert_save(e->st, &a);
-	if (step.opened && (rc = engine_emit(e, &a, "opened", NULL, now)) != DHO_OK)
+	n = alert_step_events(&step, events);
+	if (n > 0)
+		snprintf(a.last_event, sizeof(a.last_event), "%s", events[n - 1]);
+	/* The record is saved with its last event's version (an opened alert
+	 * needs its id before its first event); each event then carries its
+	 * own. */
+	base = a.version;
+	a.version += (int64_t)n;
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
 		return rc;
-	if (step.raised && (rc = engine_emit(e, &a, "raised", NULL, now)) != DHO_OK)
-		return rc;
-	if (step.cleared && (rc = engine_emit(e, &a, "cleared", NULL, now)) != DHO_OK)
-		return rc;
-	if (step.resolved && (rc = engine_emit(e, &a, "resolved", NULL, now)) != DHO_OK)
-		return rc;
+	for (size_t i = 0; i < n; i++) {
+		a.version = base + (int64_t)i + 1;
+		if ((rc = engine_emit(e, &a, events[i], a.team, now)) != DHO_OK)
+			return rc;
+	}
 	return DHO_OK;
 }
 
@@ -363,18 +343,24 @@ engine_ack(struct engine *e, int64_t id, const char *by, const char *note, dho_t
 	a.updated_at = now;
 	a.due_at = 0;
 	snprintf(a.last_event, sizeof(a.last_event), "%s", step.resolved ? "resolved" : "acked");
+	a.version++;
 	if (step.resolved) {
 		/* The acked event names the nurse; the resolution that follows
 		 * from ack and clear is the hub's own. */
 		a.state = ALERT_ACKED;
-		if ((rc = engine_emit(e, &a, "acked", NULL, now)) != DHO_OK)
+		if ((rc = engine_emit(e, &a, "acked", a.team, now)) != DHO_OK)
 			return rc;
 		a.state = ALERT_RESOLVED;
 		snprintf(a.by, sizeof(a.by), "auto");
 		a.note[0] = '\0';
-		return engine_emit(e, &a, "resolved", NULL, now);
+		a.version++;
+		if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+			return rc;
+		return engine_emit(e, &a, "resolved", a.team, now);
 	}
-	return engine_emit(e, &a, "acked", NULL, now);
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+		return rc;
+	return engine_emit(e, &a, "acked", a.team, now);
 }
 
 int
@@ -389,7 +375,10 @@ engine_resolve(struct engine *e, int64_t id, const char *by, const char *note, d
 		return rc;
 	a.updated_at = now;
 	snprintf(a.last_event, sizeof(a.last_event), "resolved");
-	return engine_emit(e, &a, "resolved", NULL, now);
+	a.version++;
+	if ((rc = store_alert_save(e->st, &a)) != DHO_OK)
+		return rc;
+	return engine_emit(e, &a, "resolved", a.team, now);
 }
 
 /*
@@ -402,18 +391,27 @@ engine_overdue(struct engine *e, struct alert *a, dho_time_t now)
 {
 	const struct cfg_team *t = config_team(e->cfg, a->team);
 	char from[DHO_TEAM_MAX + 1];
+	int rc;
 
 	a->updated_at = now;
 	a->due_at = now + engine_ack_s(e, a->severity);
+	/* One event, even when it goes to two teams. */
+	a->version++;
 	if (t == NULL || t->escalate_to[0] == '\0' || strcmp(t->escalate_to, a->team) == 0) {
 		snprintf(a->last_event, sizeof(a->last_event), "reminded");
-		return engine_emit(e, a, "reminded", NULL, now);
+		if ((rc = store_alert_save(e->st, a)) != DHO_OK)
+			return rc;
+		return engine_emit(e, a, "reminded", a->team, now);
 	}
 	snprintf(from, sizeof(from), "%s", a->team);
 	snprintf(a->team, sizeof(a->team), "%s", t->escalate_to);
 	a->level++;
 	snprintf(a->last_event, sizeof(a->last_event), "escalated");
-	return engine_emit(e, a, "escalated", from, now);
+	if ((rc = store_alert_save(e->st, a)) != DHO_OK)
+		return rc;
+	if ((rc = engine_emit(e, a, "escalated", from, now)) != DHO_OK)
+		return rc;
+	return engine_emit(e, a, "escalated", a->team, now);
 }
 
 /* The newest reading of patient p of metric m, or of any metric when

@@ -105,9 +105,12 @@ ingest_classify(struct ingest_msg *m)
 static int
 ingest_quarantine(struct ingest_msg *m, const char *reason)
 {
-	struct store_quarantine q = { m->now, m->topic, reason, m->payload, m->len };
+	struct store_quarantine q = { .at = m->now, .topic = m->topic, .reason = reason,
+	                              .payload = m->payload, .len = m->len,
+	                              .keep_rows = m->cfg->quarantine_max };
 
-	log_info("quarantined a message on %s: %s", m->topic, reason);
+	/* A flood of bad messages must not become a flood of log lines. */
+	log_limited(LOG_INFO, reason, "quarantined a message on %s: %s", m->topic, reason);
 	return store_quarantine_add(m->st, &q);
 }
 

@@ -160,10 +160,12 @@ session_read_password(const char *path, char *buf, size_t len)
 		log_warn("cannot read password_file %s", path);
 		return DHO_EIO;
 	}
-	n = fread(buf, 1, len - 1, f);
+	/* The first line only, as documented: a file that also holds a
+	 * comment or a second secret must not send it all to the broker. */
+	if (fgets(buf, (int)len, f) == NULL)
+		buf[0] = '\0';
 	fclose(f);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
+	n = strcspn(buf, "\r\n");
 	buf[n] = '\0';
 	return DHO_OK;
 }

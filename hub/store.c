@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -72,8 +73,21 @@ static const char *const store_migrations[] = {
 	 * of each row in the table) */
 	"DROP INDEX readings_window;"
 	"CREATE INDEX readings_window ON readings(patient, metric, measured_at, id, flags, value);",
-	/* 3: each alert counts its events, so a client can tell a stale view */
-	"ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+	/* 3: a bounded quarantine: at most STORE_QUARANTINE_KEEP bytes of each
+	 * payload, with the original length and its SHA-256; a count of the
+	 * entries pruned by the row cap; listing by time */
+	"ALTER TABLE quarantine ADD COLUMN length INTEGER;"
+	"ALTER TABLE quarantine ADD COLUMN sha256 BLOB;"
+	"CREATE INDEX quarantine_at ON quarantine(at);"
+	"INSERT INTO counters VALUES ('quarantine_pruned', 0);",
+	/* 4: recurred and version (contract 6, v2): each event adds one to the
+	 * alert's version. An alert from before has had at least its opened
+	 * event; its count of events is not worth reconstructing. */
+	"ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+	/* 5: the readings counter is no longer written with each reading:
+	 * it holds the readings up to readings_mark, and store_stats() adds
+	 * those after the mark (store_counters_fold() moves it on). */
+	"INSERT INTO counters VALUES ('readings_mark', (SELECT coalesce(max(id), 0) FROM readings));",
 };
 
 enum store_sql {
@@ -84,13 +98,14 @@ enum store_sql {
 	SQL_RULE_SET, SQL_RULE_UNSET, SQL_RULE_LIST,
 	SQL_SEEN, SQL_READING_ADD, SQL_READING_LIST, SQL_READING_WINDOW,
 	SQL_COUNT_BUMP, SQL_LAST_MSG,
-	SQL_QUAR_ADD, SQL_QUAR_LIST,
+	SQL_QUAR_ADD, SQL_QUAR_LIST, SQL_QUAR_PRUNE,
 	SQL_ALERT_OPEN, SQL_ALERT_GET, SQL_ALERT_INSERT, SQL_ALERT_UPDATE, SQL_ALERT_LIST,
 	SQL_ALERT_DUE,
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
-	SQL_STATS_COUNTERS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
+	SQL_STATS_COUNTERS, SQL_STATS_READINGS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
+	SQL_FOLD_READINGS, SQL_FOLD_MARK, SQL_FOLD_LAST,
 	SQL_COUNT_
 };
 
@@ -138,8 +153,13 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 		" AND (flags & ?5) = 0 ORDER BY measured_at DESC, id DESC LIMIT ?6",
 	[SQL_COUNT_BUMP] = "UPDATE counters SET value = value + ?2 WHERE name = ?1",
 	[SQL_LAST_MSG] = "UPDATE counters SET value = max(value, ?1) WHERE name = 'last_message_at'",
-	[SQL_QUAR_ADD] = "INSERT INTO quarantine (at, topic, reason, payload) VALUES (?1, ?2, ?3, ?4)",
-	[SQL_QUAR_LIST] = "SELECT at, topic, reason, payload FROM quarantine ORDER BY id",
+	[SQL_QUAR_ADD] = "INSERT INTO quarantine (at, topic, reason, payload, length, sha256)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* The newest ?2 entries by id are kept: a range delete on the rowid,
+	 * so a flood prunes one old row per new one at the cost of one. */
+	[SQL_QUAR_PRUNE] = "DELETE FROM quarantine WHERE id <= ?1 - ?2",
+	[SQL_QUAR_LIST] = "SELECT at, topic, reason, payload, coalesce(length, length(payload)),"
+		" sha256 FROM quarantine WHERE at >= ?1 ORDER BY id LIMIT ?2",
 	[SQL_ALERT_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE patient = ?1 AND rule = ?2 AND state != 2",
 	[SQL_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
 	[SQL_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6,"
@@ -167,6 +187,18 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_AUDIT_LIST] = "SELECT at, actor, action, object, detail FROM audit WHERE at >= ?1 ORDER BY id",
 	[SQL_STATS_COUNTERS] = "SELECT name, value FROM counters",
+	/* The readings after the mark, and the newest one's receive time: a
+	 * range of the rowid and one seek, whatever the history. */
+	[SQL_STATS_READINGS] = "SELECT count(*), max(received_at) FROM readings WHERE id >"
+		" (SELECT value FROM counters WHERE name = 'readings_mark')",
+	[SQL_FOLD_READINGS] = "UPDATE counters SET value = value + (SELECT count(*) FROM readings"
+		" WHERE id > (SELECT value FROM counters WHERE name = 'readings_mark'))"
+		" WHERE name = 'readings'",
+	[SQL_FOLD_LAST] = "UPDATE counters SET value = max(value, coalesce((SELECT max(received_at)"
+		" FROM readings WHERE id > (SELECT value FROM counters WHERE name = 'readings_mark')),"
+		" 0)) WHERE name = 'last_message_at'",
+	[SQL_FOLD_MARK] = "UPDATE counters SET value = max(value, coalesce((SELECT max(id) FROM readings),"
+		" 0)) WHERE name = 'readings_mark'",
 	[SQL_STATS_ALERTS] = "SELECT state, count(*) FROM alerts GROUP BY state",
 	[SQL_STATS_OUTBOX] = "SELECT count(*) FROM outbox WHERE mqtt_done = 0 OR webhook_done = 0",
 };
@@ -729,7 +761,6 @@ int
 store_reading_add(struct store *st, const struct store_reading *r)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_READING_ADD);
-	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -743,11 +774,9 @@ store_reading_add(struct store *st, const struct store_reading *r)
 	sqlite3_bind_int64(s, 8, r->r.flags);
 	if (r->has_seq)
 		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->seq);
-	if ((rc = store_step_done(s)) != DHO_OK)
-		return rc;
-	if ((rc = store_bump(st, "readings", 1)) != DHO_OK)
-		return rc;
-	return store_last_message(st, r->received_at);
+	/* No counter is written here: a reading's transaction touches only
+	 * the pages of its row and its index (store_stats() counts). */
+	return store_step_done(s);
 }
 
 int
@@ -820,23 +849,45 @@ int
 store_quarantine_add(struct store *st, const struct store_quarantine *q)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_QUAR_ADD);
+	unsigned char sha[32];
+	unsigned int shalen = 0;
+	size_t keep = q->len < STORE_QUARANTINE_KEEP ? q->len : STORE_QUARANTINE_KEEP;
+	int64_t id;
 	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
+	if (EVP_Digest(q->len ? q->payload : "", q->len, sha, &shalen, EVP_sha256(), NULL) != 1 ||
+	    shalen != sizeof(sha))
+		return DHO_ENOMEM;
 	sqlite3_bind_int64(s, 1, q->at);
 	sqlite3_bind_text(s, 2, q->topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, q->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, q->len ? q->payload : "", (int)q->len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, keep ? q->payload : "", (int)keep, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)q->len);
+	sqlite3_bind_blob(s, 6, sha, (int)sizeof(sha), SQLITE_STATIC);
 	if ((rc = store_step_done(s)) != DHO_OK)
 		return rc;
+	id = sqlite3_last_insert_rowid(st->db);
 	if ((rc = store_bump(st, "quarantined", 1)) != DHO_OK)
 		return rc;
+	if (q->keep_rows > 0) {
+		if ((s = store_stmt(st, SQL_QUAR_PRUNE)) == NULL)
+			return DHO_EIO;
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, q->keep_rows);
+		if ((rc = store_step_done(s)) != DHO_OK)
+			return rc;
+		if (sqlite3_changes(st->db) > 0 &&
+		    (rc = store_bump(st, "quarantine_pruned", sqlite3_changes(st->db))) != DHO_OK)
+			return rc;
+	}
 	return store_last_message(st, q->at);
 }
 
 int
-store_quarantine_list(struct store *st, store_quarantine_cb cb, void *ctx)
+store_quarantine_list(struct store *st, dho_time_t since, int64_t limit,
+                      store_quarantine_cb cb, void *ctx)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_QUAR_LIST);
 	struct store_quarantine q;
@@ -844,12 +895,20 @@ store_quarantine_list(struct store *st, store_quarantine_cb cb, void *ctx)
 
 	if (s == NULL)
 		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, since);
+	sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&q, 0, sizeof(q));
 		q.at = sqlite3_column_int64(s, 0);
 		q.topic = (const char *)sqlite3_column_text(s, 1);
 		q.reason = (const char *)sqlite3_column_text(s, 2);
 		q.payload = sqlite3_column_blob(s, 3);
 		q.len = (size_t)sqlite3_column_bytes(s, 3);
+		q.length = sqlite3_column_int64(s, 4);
+		if (sqlite3_column_bytes(s, 5) == (int)sizeof(q.sha256)) {
+			memcpy(q.sha256, sqlite3_column_blob(s, 5), sizeof(q.sha256));
+			q.has_sha256 = true;
+		}
 		if (cb(ctx, &q) != 0)
 			break;
 	}
@@ -1118,6 +1177,20 @@ store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ct
 /* ---- stats ---- */
 
 int
+store_counters_fold(struct store *st)
+{
+	static const enum store_sql steps[] = { SQL_FOLD_READINGS, SQL_FOLD_LAST, SQL_FOLD_MARK };
+	int rc = DHO_OK;
+
+	for (size_t i = 0; rc == DHO_OK && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *s = store_stmt(st, steps[i]);
+
+		rc = s != NULL ? store_step_done(s) : DHO_EIO;
+	}
+	return rc;
+}
+
+int
 store_stats(struct store *st, struct store_stats *out)
 {
 	sqlite3_stmt *s;
@@ -1134,11 +1207,23 @@ store_stats(struct store *st, struct store_stats *out)
 			out->readings = v;
 		else if (strcmp(name, "quarantined") == 0)
 			out->quarantined = v;
+		else if (strcmp(name, "quarantine_pruned") == 0)
+			out->quarantine_pruned = v;
 		else if (strcmp(name, "last_message_at") == 0)
 			out->last_message_at = v;
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	if ((s = store_stmt(st, SQL_STATS_READINGS)) == NULL)
+		return DHO_EIO;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		out->readings += sqlite3_column_int64(s, 0);
+		if (sqlite3_column_int64(s, 1) > out->last_message_at)
+			out->last_message_at = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
 		return store_rc(rc);
 	if ((s = store_stmt(st, SQL_STATS_ALERTS)) == NULL)
 		return DHO_EIO;

@@ -49,12 +49,24 @@ struct store_reading {
 	uint64_t seq;
 };
 
+/* The most bytes of a quarantined payload that are kept; the rest is
+ * known by its length and SHA-256. */
+#define STORE_QUARANTINE_KEEP 65536
+
 struct store_quarantine {
 	dho_time_t at;
 	const char *topic;
 	const char *reason;
 	const void *payload;
-	size_t len;
+	size_t len;                      /* of payload (as kept, when listed) */
+	/* Adding: at most this many entries are kept, the oldest pruned
+	 * first; 0 keeps all. */
+	int64_t keep_rows;
+	/* Listing: the payload's length when it arrived, and its SHA-256
+	 * (has_sha256 false for entries older than the hash). */
+	int64_t length;
+	uint8_t sha256[32];
+	bool has_sha256;
 };
 
 struct store_audit {
@@ -80,6 +92,7 @@ struct store_outbox {
 struct store_stats {
 	int64_t readings;
 	int64_t quarantined;
+	int64_t quarantine_pruned;       /* entries removed by the row cap */
 	int64_t open, acked, resolved;
 	int64_t outbox_pending;
 	dho_time_t last_message_at;      /* 0 when none */
@@ -175,8 +188,15 @@ int store_reading_window(struct store *st, const char *patient, enum metric m,
                          dho_time_t from, dho_time_t to, struct rules_sample *out,
                          size_t cap, size_t *n);
 
+/* ---- quarantine ---- */
+/* Keeps at most STORE_QUARANTINE_KEEP bytes of q's payload with its length
+ * and SHA-256, then prunes the oldest entries beyond q->keep_rows (counted
+ * as quarantine_pruned in store_stats()). */
 int store_quarantine_add(struct store *st, const struct store_quarantine *q);
-int store_quarantine_list(struct store *st, store_quarantine_cb cb, void *ctx);
+/* Entries quarantined at since or later, oldest first, at most limit of
+ * them (0: all). */
+int store_quarantine_list(struct store *st, dho_time_t since, int64_t limit,
+                          store_quarantine_cb cb, void *ctx);
 
 /* The unresolved alert of (patient, rule); DHO_ENOTFOUND when none. */
 int store_alert_find_open(struct store *st, const char *patient, const char *rule,
@@ -208,6 +228,19 @@ int store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at);
 int store_audit_add(struct store *st, const struct store_audit *a);
 int store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ctx);
 
+/*
+ * The counts of stats. Readings are counted from the table (those up to a
+ * mark kept in the counters, plus those after it), so that storing a
+ * reading writes no counter. DHO_EIO when the database fails.
+ */
 int store_stats(struct store *st, struct store_stats *out);
+
+/*
+ * Moves the readings mark to the newest reading, adding those it passes to
+ * the counters, inside the caller's transaction; keeps store_stats() to a
+ * short range. The daemon calls it off the ingest path, now and then.
+ * DHO_EIO when the database fails.
+ */
+int store_counters_fold(struct store *st);
 
 #endif

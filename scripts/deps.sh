@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config mosquitto mosquitto-clients
-libpaho-mqtt-dev libsqlite3-dev sqlite3 libcmocka-dev libmodbus-dev
+libpaho-mqtt-dev libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev libmodbus-dev
 libjansson-dev libinih-dev libcurl4-openssl-dev libmicrohttpd-dev
 clang libclang-rt-14-dev valgrind tzdata"
 

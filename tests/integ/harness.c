@@ -1,6 +1,8 @@
 /*
  * harness.c: the integration tests' helpers (see harness.h).
  */
+/* strptime(), an independent parser of the times the hub prints. */
+#define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -334,27 +336,62 @@ env_conf_append(struct env *e, const char *text)
 }
 
 void
+hub_stop(struct env *e)
+{
+	int st = 0;
+	pid_t hub = e->hub;
+
+	if (hub <= 0)
+		return;
+	e->hub = -1;
+	kill(hub, SIGTERM);
+	assert_int_equal(waitpid(hub, &st, 0), hub);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the hub did not exit 0 on SIGTERM (status 0x%x); see %s/hub.log", st, e->dir);
+}
+
+/* Lines of DIR/name that look like a sanitizer's report. */
+static int
+sanitizer_lines(const struct env *e, const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
+	return file_lines(path, "Sanitizer", NULL) + file_lines(path, "runtime error:", NULL);
+}
+
+void
 env_free(struct env *e)
 {
-	char *o;
+	char *o, why[256] = "";
+	int st = 0;
 
 	if (e == NULL)
 		return;
-	stop(&e->hub, SIGTERM);
+	/* Everything is stopped before a failure is reported, so that no
+	 * process outlives a failed test. */
+	if (e->hub > 0) {
+		kill(e->hub, SIGTERM);
+		waitpid(e->hub, &st, 0);
+		e->hub = -1;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			snprintf(why, sizeof(why), "the hub did not exit 0 on SIGTERM (status 0x%x)", st);
+	}
 	stop(&e->sub, SIGTERM);
 	stop(&e->broker, SIGTERM);
-	if (valgrind_on()) {
+	if (why[0] == '\0' && sanitizer_lines(e, "hub.log") + sanitizer_lines(e, "cli.err") > 0)
+		snprintf(why, sizeof(why), "a sanitizer report in hub.log or cli.err");
+	if (why[0] == '\0' && valgrind_on()) {
 		/* Valgrind writes a log only when it has something to say (-q). */
-		int st;
-
 		o = run(&st, "find %s -maxdepth 1 -name 'valgrind-*.log' -size +0c", e->dir);
-		if (*o != '\0') {
-			fprintf(stderr, "valgrind reported errors, kept %s:\n%s", e->dir, o);
-			free(o);
-			free(e);
-			fail_msg("valgrind reported errors");
-		}
+		if (*o != '\0')
+			snprintf(why, sizeof(why), "valgrind reported errors: %.200s", o);
 		free(o);
+	}
+	if (why[0] != '\0') {
+		fprintf(stderr, "%s; kept %s\n", why, e->dir);
+		free(e);
+		fail_msg("%s", why);
 	}
 	if (getenv("DHO_KEEP_TEST_DIR") == NULL) {
 		o = run(NULL, "rm -rf %s", e->dir);
@@ -363,6 +400,21 @@ env_free(struct env *e)
 		fprintf(stderr, "kept %s\n", e->dir);
 	}
 	free(e);
+}
+
+void
+require_root(const char *why)
+{
+	const char *allow = getenv("DHO_ALLOW_SKIP");
+
+	if (geteuid() == 0)
+		return;
+	if (allow != NULL && strcmp(allow, "1") == 0) {
+		fprintf(stderr, "skipped: %s needs root (DHO_ALLOW_SKIP=1)\n", why);
+		exit(SKIP_CODE);
+	}
+	fprintf(stderr, "%s needs root; run as root, or set DHO_ALLOW_SKIP=1 to skip it\n", why);
+	exit(1);
 }
 
 void
@@ -480,4 +532,92 @@ wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs
 		usleep(100 * 1000);
 	}
 	return n;
+}
+
+json_t *
+feed_events(struct env *e, const char *id)
+{
+	FILE *f = fopen(e->alerts, "r");
+	json_t *all = json_array();
+	char line[16384];
+
+	assert_non_null(all);
+	if (f == NULL)
+		return all;
+	while (fgets(line, sizeof(line), f)) {
+		char *sp = strchr(line, ' ');
+		json_t *doc;
+
+		/* mosquitto_sub -v: "TOPIC PAYLOAD"; team names have no space. */
+		if (sp == NULL || strncmp(line, "dho/v1/alerts/", 14) != 0 ||
+		    strncmp(line, "dho/v1/alerts/_probe", 20) == 0)
+			continue;
+		*sp = '\0';
+		doc = json_loads(sp + 1, 0, NULL);
+		if (doc == NULL)
+			fail_msg("not JSON on %s: %s", line, sp + 1);
+		if (id != NULL && strcmp(jstr(doc, "id"), id) != 0) {
+			json_decref(doc);
+			continue;
+		}
+		json_object_set_new(doc, "_topic", json_string(line));
+		json_array_append_new(all, doc);
+	}
+	fclose(f);
+	return all;
+}
+
+json_t *
+wait_event(struct env *e, const char *id, const char *event, int secs)
+{
+	double until = mono_now() + secs;
+
+	do {
+		json_t *all = feed_events(e, id);
+		size_t i;
+		json_t *doc;
+
+		json_array_foreach(all, i, doc) {
+			if (strcmp(jstr(doc, "event"), event) == 0) {
+				json_incref(doc);
+				json_decref(all);
+				return doc;
+			}
+		}
+		json_decref(all);
+		usleep(100 * 1000);
+	} while (mono_now() < until);
+	fail_msg("no %s event of %s within %d s", event, id ? id : "any alert", secs);
+	return NULL;
+}
+
+const char *
+jstr(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		fail_msg("\"%s\" is not a string", key);
+	return json_string_value(v);
+}
+
+json_int_t
+jint(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		fail_msg("\"%s\" is not an integer", key);
+	return json_integer_value(v);
+}
+
+void
+parse_utc(const char *s, time_t *t)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+	if (end == NULL || *end != '\0' || strlen(s) != 20)
+		fail_msg("'%s' is not RFC 3339 UTC with Z", s);
+	*t = timegm(&tm);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -31,7 +32,25 @@ struct env {
  * 14 days) and rana (home-nursing/rana), followed by tail (programs and
  * anything else the test needs). */
 struct env *env_new(const char *tail);
+/*
+ * Ends the test's processes and removes its directory. Every integration
+ * test goes through here, so this is where the hub's end is checked once
+ * for all: a running hub is stopped with SIGTERM and must exit 0, and
+ * neither the hub's log nor the CLI's stderr (cli.err) may hold a
+ * sanitizer report (the ASan build). A failed check fails the running test
+ * and keeps the directory.
+ */
 void env_free(struct env *e);
+/* Stops the running hub with SIGTERM and fails the test unless it exits 0. */
+void hub_stop(struct env *e);
+/*
+ * For a test program that cannot run without root: returns when the
+ * process runs as root. Otherwise the program ends: as skipped (exit
+ * SKIP_CODE, which CMake's SKIP_RETURN_CODE reports as skipped) when
+ * DHO_ALLOW_SKIP=1, else as failed.
+ */
+#define SKIP_CODE 77
+void require_root(const char *why);
 /* Appends text to the configuration (before the hub starts). */
 void env_conf_append(struct env *e, const char *text);
 
@@ -86,5 +105,22 @@ int alert_lines(struct env *e, const char *a, const char *b);
 /* Distinct alert ids among those lines. */
 int alert_ids(struct env *e, const char *a, const char *b);
 int wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs);
+
+/*
+ * The alert feed parsed: an array of the event documents of alert id (all
+ * alerts when id is NULL) in the order they arrived, each with the topic it
+ * came on added as "_topic". The caller json_decref()s it.
+ */
+json_t *feed_events(struct env *e, const char *id);
+/* Waits up to secs for the feed to hold event (e.g. "recurred") of alert id
+ * and returns the first such document (a new reference); fails otherwise. */
+json_t *wait_event(struct env *e, const char *id, const char *event, int secs);
+/* json_string_value() of key that must be a string: fails otherwise. */
+const char *jstr(const json_t *o, const char *key);
+/* The integer at key that must be one: fails otherwise. */
+json_int_t jint(const json_t *o, const char *key);
+/* Parses RFC 3339 UTC with Z ("2026-11-23T08:15:00Z") into *t; fails the
+ * test on anything else. */
+void parse_utc(const char *s, time_t *t);
 
 #endif

@@ -259,14 +259,7 @@ test_cli_change_applies_while_running(void **state)
 	assert_int_equal(wait_alert_lines(e, "\"acked\"", "nurse.kari", 1, 5), 1);
 	assert_int_equal(cli(e, NULL, "ack A99 --by nurse.kari"), 3);
 	/* SIGTERM: clean exit 0 */
-	{
-		int st;
-		kill(e->hub, SIGTERM);
-		waitpid(e->hub, &st, 0);
-		e->hub = -1;
-		assert_true(WIFEXITED(st));
-		assert_int_equal(WEXITSTATUS(st), 0);
-	}
+	hub_stop(e);
 }
 
 static void

@@ -23,27 +23,34 @@ struct finding_case {
 	/* expected */
 	enum alert_state state_after;
 	enum alert_severity sev_after;
-	bool raised, cleared_ev, resolved;
+	bool raised, recurred, cleared_ev, resolved;
 	int normal_after;
 };
 
 /* clear_after is 2 throughout. */
 static const struct finding_case finding_cases[] = {
 	/* higher severity raises, lower or equal does not lower */
-	{ ALERT_OPEN, ALERT_SEV_YELLOW, 0, false, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, true, false, false, 0 },
-	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_RED, false, false, false, 0 },
-	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, false, false, false, 0 },
-	{ ALERT_ACKED, ALERT_SEV_YELLOW, 0, false, ALERT_SEV_RED, ALERT_ACKED, ALERT_SEV_RED, true, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_YELLOW, 0, false, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, true, false, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_RED, false, false, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, false, false, false, false, 0 },
+	{ ALERT_ACKED, ALERT_SEV_YELLOW, 0, false, ALERT_SEV_RED, ALERT_ACKED, ALERT_SEV_RED, true, false, false, false, 0 },
 	/* normal readings count up to clear_after */
-	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, false, false, 1 },
-	{ ALERT_OPEN, ALERT_SEV_RED, 1, false, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, true, false, 2 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 0, false, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, false, false, false, 1 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 1, false, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, false, true, false, 2 },
 	/* cleared and acked resolves itself */
-	{ ALERT_ACKED, ALERT_SEV_RED, 1, false, ALERT_SEV_NONE, ALERT_RESOLVED, ALERT_SEV_RED, false, true, true, 2 },
+	{ ALERT_ACKED, ALERT_SEV_RED, 1, false, ALERT_SEV_NONE, ALERT_RESOLVED, ALERT_SEV_RED, false, false, true, true, 2 },
 	/* already cleared: no second cleared event */
-	{ ALERT_OPEN, ALERT_SEV_RED, 2, true, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, false, false, 3 },
-	/* an abnormal reading breaks the run and the cleared condition */
-	{ ALERT_OPEN, ALERT_SEV_RED, 1, false, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_RED, false, false, false, 0 },
-	{ ALERT_OPEN, ALERT_SEV_YELLOW, 3, true, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_YELLOW, false, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 2, true, ALERT_SEV_NONE, ALERT_OPEN, ALERT_SEV_RED, false, false, false, false, 3 },
+	/* an abnormal reading breaks the run of normal ones, without an event
+	 * while the alert is not cleared yet */
+	{ ALERT_OPEN, ALERT_SEV_RED, 1, false, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_RED, false, false, false, false, 0 },
+	/* the condition comes back on a cleared alert: recurred, at the same
+	 * or a lower severity (which does not lower it) */
+	{ ALERT_OPEN, ALERT_SEV_YELLOW, 3, true, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_YELLOW, false, true, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 2, true, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, false, true, false, false, 0 },
+	{ ALERT_OPEN, ALERT_SEV_RED, 2, true, ALERT_SEV_YELLOW, ALERT_OPEN, ALERT_SEV_RED, false, true, false, false, 0 },
+	/* ... and at a higher severity it is raised instead, not both */
+	{ ALERT_OPEN, ALERT_SEV_YELLOW, 2, true, ALERT_SEV_RED, ALERT_OPEN, ALERT_SEV_RED, true, false, false, false, 0 },
 };
 
 static void
@@ -58,13 +65,41 @@ test_finding_table(void **state)
 
 		alert_on_finding(&a, c->finding, 2, &s);
 		if (a.state != c->state_after || a.severity != c->sev_after || s.raised != c->raised ||
-		    s.cleared != c->cleared_ev || s.resolved != c->resolved ||
-		    a.normal_count != c->normal_after || s.opened)
-			fail_msg("case %zu: state %d sev %d raised %d cleared %d resolved %d count %d",
-			         i, a.state, a.severity, s.raised, s.cleared, s.resolved, a.normal_count);
+		    s.recurred != c->recurred || s.cleared != c->cleared_ev ||
+		    s.resolved != c->resolved || a.normal_count != c->normal_after || s.opened)
+			fail_msg("case %zu: state %d sev %d raised %d recurred %d cleared %d resolved %d"
+			         " count %d", i, a.state, a.severity, s.raised, s.recurred, s.cleared,
+			         s.resolved, a.normal_count);
+		/* The condition is back: the alert is no longer cleared. */
+		if (c->finding != ALERT_SEV_NONE)
+			assert_false(a.cleared);
 		if (c->resolved)
 			assert_string_equal(a.by, "auto");
 	}
+}
+
+/* The events of one step, in the order they are published. */
+static void
+test_step_events(void **state)
+{
+	const char *ev[4];
+	struct alert_step s = { .opened = true };
+
+	(void)state;
+	assert_int_equal(alert_step_events(&s, ev), 1);
+	assert_string_equal(ev[0], "opened");
+	s = (struct alert_step){ .recurred = true };
+	assert_int_equal(alert_step_events(&s, ev), 1);
+	assert_string_equal(ev[0], "recurred");
+	s = (struct alert_step){ .raised = true, .recurred = true };
+	assert_int_equal(alert_step_events(&s, ev), 1);
+	assert_string_equal(ev[0], "raised");
+	s = (struct alert_step){ .cleared = true, .resolved = true };
+	assert_int_equal(alert_step_events(&s, ev), 2);
+	assert_string_equal(ev[0], "cleared");
+	assert_string_equal(ev[1], "resolved");
+	s = (struct alert_step){ .changed = true };
+	assert_int_equal(alert_step_events(&s, ev), 0);
 }
 
 static void
@@ -113,7 +148,7 @@ test_event_document(void **state)
 	                   .rule = "threshold.spo2", .state = ALERT_OPEN, .metric = "spo2",
 	                   .value = 86, .unit = "%", .measured_at = 1795421700,
 	                   .opened_at = 1795421701,
-	                   .reason = "spo2 86 % is below the red limit 88 %" };
+	                   .reason = "spo2 86 % is below the red limit 88 %", .version = 3 };
 	char *text = NULL;
 	json_t *doc;
 
@@ -131,6 +166,10 @@ test_event_document(void **state)
 	assert_int_equal(json_integer_value(json_object_get(doc, "value")), 86);
 	assert_string_equal(json_string_value(json_object_get(doc, "measured_at")), "2026-11-23T08:15:00Z");
 	assert_string_equal(json_string_value(json_object_get(doc, "at")), "2026-11-23T08:15:01Z");
+	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 3);
+	assert_string_equal(json_string_value(json_object_get(doc, "patient")), "P1");
+	assert_string_equal(json_string_value(json_object_get(doc, "unit")), "%");
+	assert_string_equal(json_string_value(json_object_get(doc, "opened_at")), "2026-11-23T08:15:01Z");
 	assert_null(json_object_get(doc, "news2"));
 	assert_null(json_object_get(doc, "by"));
 	json_decref(doc);
@@ -159,6 +198,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_finding_table),
+		cmocka_unit_test(test_step_events),
 		cmocka_unit_test(test_no_alert),
 		cmocka_unit_test(test_ack_and_resolve),
 		cmocka_unit_test(test_event_document),

@@ -1,9 +1,11 @@
 /*
  * test_common.c: the shared pieces of contract section 1: RFC 3339 times,
- * bare dates in the hub's zone, durations, identifiers and team names.
+ * bare dates in the hub's zone, durations, identifiers and team names; and
+ * the escaping of untrusted text for log lines and terminals.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "dho.h"
+#include "escape.h"
 #include "ident.h"
 #include "timefmt.h"
 
@@ -305,33 +308,69 @@ test_team(void **state)
 	assert_false(ident_team_valid(s));
 }
 
-/* A nurse's note: bounded UTF-8 text without control characters. */
+struct escape_case {
+	const char *in;
+	size_t len;             /* 0: strlen(in) */
+	const char *out;
+	bool clean;
+};
+
+static const struct escape_case escape_cases[] = {
+	{ "called patient", 0, "called patient", true },
+	{ "Bjørn Ødegård", 0, "Bjørn Ødegård", true },
+	{ "line\nforged", 0, "line\\nforged", false },
+	{ "a\r\nb\tc", 0, "a\\r\\nb\\tc", false },
+	{ "\x1b[31mred", 0, "\\x1B[31mred", false },
+	{ "del\x7f", 0, "del\\x7F", false },
+	{ "back\\slash", 0, "back\\\\slash", true },
+	{ "nul\0x", 5, "nul\\x00x", false },
+	{ "bad \xff\xfe", 0, "bad \\xFF\\xFE", false },
+	{ "overlong \xc0\xaf", 0, "overlong \\xC0\\xAF", false },
+	{ "surrogate \xed\xa0\x80", 0, "surrogate \\xED\\xA0\\x80", false },
+	{ "cut \xe2\x82", 0, "cut \\xE2\\x82", false },
+	{ "c1 \xc2\x85", 0, "c1 \\u0085", false },
+	{ "ls \xe2\x80\xa8", 0, "ls \\u2028", false },
+	{ "rlo \xe2\x80\xae", 0, "rlo \\u202E", false },
+	{ "emoji \xf0\x9f\x98\x80", 0, "emoji \xf0\x9f\x98\x80", true },
+	{ "", 0, "", true },
+};
+
 static void
-test_text(void **state)
+test_escape(void **state)
 {
-	static const char *const good[] = {
-		"", "called patient", "ringte pasienten, ok \xc3\xa6\xc3\xb8\xc3\xa5",
-		"\xe2\x82\xac 5", "\xf0\x9f\x98\x80", "\xef\xbf\xbd",
-	};
-	static const char *const bad[] = {
-		"two\nlines", "tab\there", "esc \x1b[31m", "del \x7f", "c1 \xc2\x85",
-		"cut \xc3", "lone \x80", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
-		"too high \xf4\x90\x80\x80", "bad byte \xff",
-	};
-	char s[258];
+	char out[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		EXPECT(good[i], ident_text_valid(good[i], 255));
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EXPECT(bad[i], !ident_text_valid(bad[i], 255));
-	assert_false(ident_text_valid(NULL, 255));
-	memset(s, 'n', 255);
-	s[255] = '\0';
-	assert_true(ident_text_valid(s, 255));
-	s[255] = 'n';
-	s[256] = '\0';
-	assert_false(ident_text_valid(s, 255));
+	for (size_t i = 0; i < sizeof(escape_cases) / sizeof(escape_cases[0]); i++) {
+		const struct escape_case *c = &escape_cases[i];
+		size_t len = c->len ? c->len : strlen(c->in);
+
+		escape_text(c->in, len, out, sizeof(out));
+		EXPECT(c->out, strcmp(out, c->out) == 0);
+		EXPECT(c->out, escape_clean(c->in, len) == c->clean);
+		EXPECT(c->out, strchr(out, '\n') == NULL && strchr(out, '\r') == NULL);
+	}
+	assert_string_equal(escape_str(NULL, out, sizeof(out)), "");
+}
+
+/* A result that does not fit is cut at a whole escape and ends in "...". */
+static void
+test_escape_cut(void **state)
+{
+	char out[8], big[64];
+
+	(void)state;
+	assert_string_equal(escape_str("abcdefg", out, sizeof(out)), "abcdefg");
+	assert_string_equal(escape_str("abcdefgh", out, sizeof(out)), "abcd...");
+	assert_string_equal(escape_str("ab\ncdefgh", out, sizeof(out)), "ab\\n...");
+	assert_string_equal(escape_str("abc\ncdefgh", out, sizeof(out)), "abc...");
+	assert_string_equal(escape_str("\x1b\x1b\x1b", out, sizeof(out)), "\\x1B...");
+	assert_string_equal(escape_str("\xc3\xa5\xc3\xa5\xc3\xa5\xc3\xa5", out, sizeof(out)),
+	                    "\xc3\xa5\xc3\xa5...");
+	memset(big, '\n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	escape_str(big, out, 4);
+	assert_string_equal(out, "...");
 }
 
 int
@@ -345,7 +384,8 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_ident),
 		cmocka_unit_test(test_team),
-		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -405,7 +405,7 @@ test_unknown_sections_and_keys(void **state)
 	          &l, NULL);
 	assert_int_equal(l.rc, DHO_EINVAL);
 	expect_msg(&l, 3, "[hub] unknown key 'colour' (known: timezone, log_level)");
-	expect_msg(&l, 4, "unknown section [mqtt] (known: [hub], [broker], [store], [alerts], "
+	expect_msg(&l, 4, "unknown section [mqtt] (known: [hub], [broker], [store], [alerts], [http], "
 	           "[tenant:NAME], [team:KIND/NAME], [program:NAME], [input:NAME], [modbus:NAME])");
 	expect_msg(&l, 7, "[team:a/b] unknown key 'webhok' (known: escalate_to, webhook)");
 	expect_msg(&l, 12, "[modbus:m] unknown key 'registers.pulse' (known: url, unit_id, "
@@ -477,6 +477,12 @@ test_bad_values(void **state)
 		{ "[broker]\nclient_id = dho hub\n", "not a valid identifier" },
 		{ "[broker]\nclient_id = dho/hub\n", "not a valid identifier" },
 		{ "[broker]\ntopic_prefix = dho/#\n", "must not contain the wildcards" },
+		{ "[http]\nlisten = localhost:8080\n", "must be ADDRESS:PORT with a numeric address" },
+		{ "[http]\nlisten = 127.0.0.1\n", "must be ADDRESS:PORT" },
+		{ "[http]\nlisten = 127.0.0.1:0\n", "a port 1-65535" },
+		{ "[http]\nlisten = ::1:8080\n", "must be ADDRESS:PORT" },
+		{ "[http]\nsession_idle = 10s\n", "session_idle" },
+		{ "[http]\nrequire_2fa = sometimes\n", "require_2fa" },
 		{ "[broker]\ntopic_prefix = /dho\n", "single '/'" },
 		{ "[broker]\ntopic_prefix = dho//v1\n", "single '/'" },
 		{ "[broker]\ntopic_prefix = dho/v1/\n", "single '/'" },
@@ -535,6 +541,9 @@ test_good_values(void **state)
 		"[broker]\ntenants = *\n",
 		"[broker]\ntenants = a\n",
 		"[broker]\ntopic_prefix = dho\n",
+		"[http]\nlisten = [::1]:8443\ntls_cert = c.pem\ntls_key = k.pem\n"
+		"session_idle = 15m\nsession_max = 8h\nrequire_2fa = always\n",
+		"[http]\nlisten = 0.0.0.0:80\n",
 		"[alerts]\nack_s.red = 1\nack_s.yellow = 30d\nclear_after = 1000\n",
 		"[hub]\nlog_level = error\ntimezone = America/New_York\n",
 		"[tenant:t]\nhome_team = a/b\nhospital_days = 0\n[team:a/b]\n",
@@ -869,6 +878,92 @@ test_program_rules(void **state)
 	load_done(&l);
 }
 
+/*
+ * Files that are not configuration files: a line over 4 KiB or a file over
+ * 1 MiB stops the reading with one error at FILE:LINE, and /dev/zero (no
+ * newline, ever) is an error, not a read that never ends.
+ */
+static void
+test_file_limits(void **state)
+{
+	static char text[(1 << 20) + 64];
+	struct config *cfg = NULL;
+	struct loaded l;
+	char *msgs = NULL;
+	size_t msglen = 0, off;
+	FILE *errs;
+
+	(void)state;
+	off = (size_t)snprintf(text, sizeof(text), "[hub]\n; ");
+	memset(text + off, 'y', 5000);
+	snprintf(text + off + 5000, sizeof(text) - off - 5000, "\nfoo = 1\n");
+	load_text(text, &l, NULL);
+	assert_int_equal(l.rc, DHO_EINVAL);
+	expect_msg(&l, 2, "line longer than 4096 bytes");
+	assert_int_equal(count_msgs(&l), 1);
+	load_done(&l);
+
+	/* 1 MiB and a bit of short comment lines. */
+	off = (size_t)snprintf(text, sizeof(text), "[hub]\n");
+	while (off + 16 < sizeof(text) - 1) {
+		memcpy(text + off, "; a comment ...\n", 16);
+		off += 16;
+	}
+	text[off] = '\0';
+	load_text(text, &l, NULL);
+	assert_int_equal(l.rc, DHO_EINVAL);
+	expect_msg(&l, 65537, "larger than 1048576 bytes");
+	assert_int_equal(count_msgs(&l), 1);
+	load_done(&l);
+
+	errs = open_memstream(&msgs, &msglen);
+	assert_non_null(errs);
+	assert_int_equal(config_load("/dev/zero", NULL, errs, &cfg), DHO_EINVAL);
+	fclose(errs);
+	assert_null(cfg);
+	assert_non_null(strstr(msgs, "/dev/zero:1: line longer than 4096 bytes"));
+	free(msgs);
+}
+
+/*
+ * Ten thousand teams in one escalation chain, and the same closed into a
+ * loop: each team is looked up and walked once (this took more than ten
+ * minutes when every team walked the whole chain through a linear lookup;
+ * the test's time limit is the guard).
+ */
+static void
+test_long_chain(void **state)
+{
+	enum { N = 10000 };
+	static char text[N * 80];
+	struct loaded l;
+	size_t off;
+
+	(void)state;
+	for (int loop = 0; loop < 2; loop++) {
+		off = 0;
+		for (int i = 0; i < N; i++) {
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "[team:home-nursing/t%d]\n",
+			                        i);
+			if (i + 1 < N || loop)
+				off += (size_t)snprintf(text + off, sizeof(text) - off,
+				                        "escalate_to = home-nursing/t%d\n", (i + 1) % N);
+		}
+		load_text(text, &l, NULL);
+		if (!loop) {
+			assert_int_equal(l.rc, DHO_OK);
+			assert_non_null(config_team(l.cfg, "home-nursing/t9999"));
+			assert_null(config_team(l.cfg, "home-nursing/t10000"));
+		} else {
+			assert_int_equal(l.rc, DHO_EINVAL);
+			expect_msg(&l, 2, "[team:home-nursing/t0] escalate_to: the escalation chain is "
+			           "a loop (home-nursing/t0 -> home-nursing/t1 -> ");
+			assert_int_equal(count_msgs(&l), 1);
+		}
+		load_done(&l);
+	}
+}
+
 static void
 test_line_limits(void **state)
 {
@@ -1166,6 +1261,8 @@ main(void)
 		cmocka_unit_test(test_no_warnings_flag),
 		cmocka_unit_test(test_program_rules),
 		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_file_limits),
+		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_contract_example),
 		cmocka_unit_test(test_demo_config),

@@ -226,6 +226,108 @@ test_rollback_discards(void **state)
 	assert_int_equal(s.last_message_at, 1000);
 }
 
+struct quar_seen {
+	int n;
+	int64_t length[8];
+	size_t kept[8];
+	uint8_t sha0[8];
+	char reason[8][32];
+};
+
+static int
+collect_quar(void *ctx, const struct store_quarantine *q)
+{
+	struct quar_seen *seen = ctx;
+
+	if (seen->n < 8) {
+		seen->length[seen->n] = q->length;
+		seen->kept[seen->n] = q->len;
+		seen->sha0[seen->n] = q->has_sha256 ? q->sha256[0] : 0;
+		snprintf(seen->reason[seen->n], sizeof(seen->reason[0]), "%s", q->reason);
+	}
+	seen->n++;
+	return 0;
+}
+
+/*
+ * A quarantined payload keeps at most 64 KiB with its full length and
+ * SHA-256; beyond keep_rows the oldest entries go, and are counted.
+ */
+static void
+test_quarantine_bounded(void **state)
+{
+	struct fixture *f = *state;
+	size_t big = 1u << 20;
+	char *payload = malloc(big);
+	struct store_quarantine q = { .at = 1000, .topic = "t", .payload = payload, .len = big,
+	                              .keep_rows = 3 };
+	struct quar_seen seen = { 0 };
+	struct store_stats s;
+	char reason[32];
+
+	assert_non_null(payload);
+	memset(payload, 'x', big);
+	for (int i = 0; i < 5; i++) {
+		snprintf(reason, sizeof(reason), "r%d", i);
+		q.reason = reason;
+		q.at = 1000 + i;
+		assert_int_equal(store_quarantine_add(f->st, &q), DHO_OK);
+	}
+	assert_int_equal(store_quarantine_list(f->st, 0, 0, collect_quar, &seen), DHO_OK);
+	assert_int_equal(seen.n, 3);
+	assert_string_equal(seen.reason[0], "r2");
+	assert_string_equal(seen.reason[2], "r4");
+	assert_int_equal(seen.length[0], (int64_t)big);
+	assert_int_equal(seen.kept[0], STORE_QUARANTINE_KEEP);
+	/* sha256 of 1 MiB of 'x' begins with 0x8f (sha256sum). */
+	assert_int_equal(seen.sha0[0], 0x8f);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.quarantined, 5);
+	assert_int_equal(s.quarantine_pruned, 2);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_quarantine_list(f->st, 1003, 1, collect_quar, &seen), DHO_OK);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.reason[0], "r3");
+	free(payload);
+}
+
+/* The readings counter is derived, not written with each reading: the
+ * count stays exact across folds of the mark and new readings after it. */
+static void
+test_counters_fold(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats s;
+
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	for (int i = 0; i < 3; i++)
+		add_reading(f->st, "P1", METRIC_SPO2, 90, 1000 + i, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	assert_int_equal(store_counters_fold(f->st), DHO_OK);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 3);
+	assert_int_equal(s.last_message_at, 1002);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 91, 2000, 0);
+	add_reading(f->st, "P1", METRIC_SPO2, 92, 2001, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 5);
+	assert_int_equal(s.last_message_at, 2001);
+	/* Folding twice counts nothing twice. */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(store_begin(f->st), DHO_OK);
+		assert_int_equal(store_counters_fold(f->st), DHO_OK);
+		assert_int_equal(store_commit(f->st), DHO_OK);
+		assert_int_equal(store_stats(f->st, &s), DHO_OK);
+		assert_int_equal(s.readings, 5);
+		assert_int_equal(s.last_message_at, 2001);
+	}
+}
+
 int
 main(void)
 {
@@ -238,6 +340,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_one_unresolved_alert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox_channels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_fold, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
