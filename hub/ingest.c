@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "action.h"
 #include "alert.h"
 #include "bridge.h"
 #include "doc.h"
@@ -226,8 +227,8 @@ ingest_ack(struct ingest_msg *m)
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *alert_s = NULL, *action = NULL, *by = NULL, *note = NULL;
-	char why[DHO_ERRLEN];
-	int64_t id;
+	struct action act = { .version = -1, .channel = ACTION_MQTT, .now = m->now };
+	char why[DHO_ERRLEN + 8], reason[DHO_ERRLEN];
 	int rc;
 
 	if (m->len > 65536)
@@ -243,34 +244,26 @@ ingest_ack(struct ingest_msg *m)
 		rc = ingest_quarantine(m, why);
 		goto out;
 	}
-	/* One precise reason, naming the field and (shortened) its value. */
-	why[0] = '\0';
-	if (alert_parse_id(alert_s, &id) != DHO_OK)
+	if (alert_parse_id(alert_s, &act.alert_id) != DHO_OK) {
 		snprintf(why, sizeof(why), "ack's alert '%.64s' is not an alert id like A17", alert_s);
-	else if (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0)
-		snprintf(why, sizeof(why), "ack's action '%.64s' is not ack or resolve", action);
-	else if (!ident_valid(by))
-		snprintf(why, sizeof(why), "ack's by '%.64s' is not an identifier "
-		         "(1-64 characters of A-Z a-z 0-9 . _ - :)", by);
-	else if (note && strlen(note) > 255)
-		snprintf(why, sizeof(why), "ack's note is longer than 255 bytes");
-	if (why[0] != '\0') {
 		rc = ingest_quarantine(m, why);
 		goto out;
 	}
-	rc = strcmp(action, "ack") == 0 ? engine_ack(m->eng, id, by, note, m->now)
-	                                : engine_resolve(m->eng, id, by, note, m->now);
-	if (rc == DHO_ENOTFOUND) {
-		snprintf(why, sizeof(why), "%s for unknown alert %s", action, alert_s);
+	if (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0) {
+		snprintf(why, sizeof(why), "ack's action '%.64s' is not ack or resolve", action);
 		rc = ingest_quarantine(m, why);
-	} else if (rc == DHO_EINVAL) {
-		snprintf(why, sizeof(why), "%s does not apply: alert %s is already %s", action,
-		         alert_s, strcmp(action, "ack") == 0 ? "acked or resolved" : "resolved");
+		goto out;
+	}
+	act.kind = strcmp(action, "ack") == 0 ? ACTION_ACK : ACTION_RESOLVE;
+	act.by = by;
+	act.note = note;
+	act.actor = by;
+	rc = action_apply(m->st, m->eng, &act, reason, sizeof(reason));
+	if (rc == DHO_EINVAL) {
+		snprintf(why, sizeof(why), "ack's %s", reason);
 		rc = ingest_quarantine(m, why);
-	} else if (rc == DHO_OK) {
-		struct store_audit a = { m->now, by, strcmp(action, "ack") == 0 ? "alert.ack" : "alert.resolve",
-		                         alert_s, note ? note : "" };
-		rc = store_audit_add(m->st, &a);
+	} else if (rc == DHO_ENOTFOUND || rc == DHO_ESTATE || rc == DHO_ECONFLICT) {
+		rc = ingest_quarantine(m, reason);
 	}
 out:
 	json_decref(doc);
