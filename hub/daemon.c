@@ -18,6 +18,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "modbus.h"
+#include "retention.h"
 #include "session.h"
 #include "store.h"
 #include "timefmt.h"
@@ -38,6 +39,7 @@ struct hub {
 	pthread_t hook_thread;
 	bool hook_started;
 	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
+	dho_time_t purge_at;         /* next retention purge; 0: at start */
 };
 
 static volatile sig_atomic_t daemon_stop_flag;
@@ -436,6 +438,9 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload(&h);
 		}
 		daemon_timers(&h);
+		pthread_mutex_lock(&h.lock);
+		retention_tick(h.st, h.cfg, timefmt_now(), &h.purge_at);
+		pthread_mutex_unlock(&h.lock);
 		daemon_deliver_mqtt(&h);
 		/* Woken by new events, or every 200 ms to pick up changes made by
 		 * the CLI in another process (acks, outbox rows). */
