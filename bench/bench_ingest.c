@@ -33,7 +33,7 @@
 #include <jansson.h>
 
 #include "bench.h"
-#include "net.h"
+#include "bench_mqtt.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -42,12 +42,6 @@
 #endif
 
 #define TENANT "b"
-
-struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, failed;
-};
 
 struct consumer {
 	atomic_long received;
@@ -63,14 +57,6 @@ struct probes {
 	pthread_mutex_t mu;
 };
 
-struct publisher {
-	MQTTAsync c;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int inflight, max_inflight;
-	long failed;
-};
-
 static int bench_devices = 1000, bench_inflight = 1000;
 static long bench_readings = 200000;
 static int bench_port;
@@ -81,85 +67,6 @@ die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_ingest: %s failed (%d)\n", what, rc);
 	exit(1);
-}
-
-static void
-waiter_init(struct waiter *w)
-{
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	w->done = w->failed = 0;
-}
-
-static void
-waiter_signal(struct waiter *w, int failed)
-{
-	pthread_mutex_lock(&w->mu);
-	w->done = 1;
-	w->failed = failed;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void on_ok(void *ctx, MQTTAsync_successData *d) { (void)d; waiter_signal(ctx, 0); }
-static void on_fail(void *ctx, MQTTAsync_failureData *d) { (void)d; waiter_signal(ctx, 1); }
-
-static int
-waiter_wait(struct waiter *w)
-{
-	pthread_mutex_lock(&w->mu);
-	while (!w->done)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-	return w->failed;
-}
-
-/* A connected client; subscribed to topic at QoS 1 when topic is not NULL. */
-static MQTTAsync
-client(const char *id, const char *topic, MQTTAsync_messageArrived *arrived, void *ctx)
-{
-	MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	struct waiter w;
-	char uri[64];
-	MQTTAsync c;
-	int rc;
-
-	snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", bench_port);
-	if ((rc = MQTTAsync_create(&c, uri, id, MQTTCLIENT_PERSISTENCE_NONE, NULL)) != MQTTASYNC_SUCCESS)
-		die("MQTTAsync_create", rc);
-	if (arrived != NULL &&
-	    (rc = MQTTAsync_setCallbacks(c, ctx, NULL, arrived, NULL)) != MQTTASYNC_SUCCESS)
-		die("MQTTAsync_setCallbacks", rc);
-	waiter_init(&w);
-	co.keepAliveInterval = 30;
-	co.cleansession = 1;
-	co.onSuccess = on_ok;
-	co.onFailure = on_fail;
-	co.context = &w;
-	if ((rc = MQTTAsync_connect(c, &co)) != MQTTASYNC_SUCCESS || waiter_wait(&w))
-		die("connect", rc);
-	net_nodelay_all();   /* as the hub does (net.h) */
-	if (topic != NULL) {
-		waiter_init(&w);
-		ro.onSuccess = on_ok;
-		ro.onFailure = on_fail;
-		ro.context = &w;
-		if ((rc = MQTTAsync_subscribe(c, topic, 1, &ro)) != MQTTASYNC_SUCCESS || waiter_wait(&w))
-			die("subscribe", rc);
-	}
-	return c;
-}
-
-static void
-client_close(MQTTAsync c)
-{
-	MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
-
-	d.timeout = 1000;
-	MQTTAsync_disconnect(c, &d);
-	usleep(100 * 1000);
-	MQTTAsync_destroy(&c);
 }
 
 static int
@@ -211,19 +118,6 @@ alert_arrived(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
 	return 1;
 }
 
-static void
-pub_done(struct publisher *p, int failed)
-{
-	pthread_mutex_lock(&p->mu);
-	p->inflight--;
-	p->failed += failed;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void pub_ok(void *ctx, MQTTAsync_successData *d) { (void)d; pub_done(ctx, 0); }
-static void pub_fail(void *ctx, MQTTAsync_failureData *d) { (void)d; pub_done(ctx, 1); }
-
 /* The round at which device d's reading is red: spread over the stream,
  * after the five readings its baseline needs. */
 static long
@@ -232,64 +126,42 @@ probe_round(int d, long rounds)
 	return rounds <= 6 ? rounds - 1 : 5 + (long)d * (rounds - 6) / bench_devices;
 }
 
+struct stream {
+	struct probes *pr;     /* NULL: nothing recorded */
+	int base;
+	long rounds;
+};
+
+static int
+write_reading(void *ctx, int dev, long r, char *topic, size_t tlen, char *body, size_t len)
+{
+	struct stream *s = ctx;
+	int red = probe_round(dev - s->base, s->rounds) == r;
+
+	snprintf(topic, tlen, "dho/v1/" TENANT "/dev/dev-%05d/reading", dev);
+	return snprintf(body, len, "{\"seq\": %ld, \"metric\": \"spo2\", \"value\": %d}", r + 1,
+	                red ? 85 : 95 + (int)(r % 3));
+}
+
+static void
+note_sent(void *ctx, int dev, long r)
+{
+	struct stream *s = ctx;
+
+	if (s->pr != NULL && probe_round(dev - s->base, s->rounds) == r)
+		s->pr->published[dev] = bench_now_ns();
+}
+
 /* Publishes rounds readings from each of the devices base .. base+D-1, at
  * rate readings a second (0: as fast as the broker takes them); returns
  * the time of the first publish. probes may be NULL (nothing recorded). */
 static int64_t
 publish_stream(struct probes *pr, int base, long rounds, double rate)
 {
-	struct publisher p = { .max_inflight = bench_inflight };
-	int64_t t0 = 0, sent = 0;
-	char topic[128], body[160];
+	struct stream s = { pr, base, rounds };
 
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
-	p.c = client("bench-pub", NULL, NULL, NULL);
-	for (long r = 0; r < rounds; r++) {
-		for (int d = 0; d < bench_devices; d++) {
-			MQTTAsync_message m = MQTTAsync_message_initializer;
-			MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-			int red = probe_round(d, rounds) == r, rc;
-
-			snprintf(topic, sizeof(topic), "dho/v1/" TENANT "/dev/dev-%05d/reading", base + d);
-			snprintf(body, sizeof(body), "{\"seq\": %ld, \"metric\": \"spo2\", \"value\": %d}",
-			         r + 1, red ? 85 : 95 + (int)(r % 3));
-			m.payload = body;
-			m.payloadlen = (int)strlen(body);
-			m.qos = 1;
-			ro.onSuccess = pub_ok;
-			ro.onFailure = pub_fail;
-			ro.context = &p;
-			pthread_mutex_lock(&p.mu);
-			while (p.inflight >= p.max_inflight)
-				pthread_cond_wait(&p.cv, &p.mu);
-			p.inflight++;
-			pthread_mutex_unlock(&p.mu);
-			if (t0 == 0)
-				t0 = bench_now_ns();
-			if (rate > 0) {
-				int64_t due = t0 + (int64_t)((double)sent * 1e9 / rate), now;
-
-				while ((now = bench_now_ns()) < due)
-					usleep((useconds_t)((due - now) / 1000));
-			}
-			sent++;
-			if (red && pr != NULL)
-				pr->published[base + d] = bench_now_ns();
-			if ((rc = MQTTAsync_sendMessage(p.c, topic, &m, &ro)) != MQTTASYNC_SUCCESS)
-				die("MQTTAsync_sendMessage", rc);
-		}
-	}
-	pthread_mutex_lock(&p.mu);
-	while (p.inflight > 0)
-		pthread_cond_wait(&p.cv, &p.mu);
-	pthread_mutex_unlock(&p.mu);
-	if (p.failed > 0) {
-		fprintf(stderr, "bench_ingest: %ld publishes failed\n", p.failed);
-		exit(1);
-	}
-	client_close(p.c);
-	return t0;
+	return bench_mqtt_publish(bench_port, base, bench_devices, rounds, bench_inflight, rate,
+	                          write_reading, note_sent, &s);
 }
 
 /* (a): messages per second to a subscriber that only counts. */
@@ -298,14 +170,15 @@ ceiling(void)
 {
 	struct consumer k = { 0 };
 	long n = bench_readings / bench_devices * bench_devices;
-	MQTTAsync sub = client("bench-ceiling", "dho/v1/+/dev/+/reading", count_arrived, &k);
+	MQTTAsync sub = bench_mqtt_client(bench_port, "bench-ceiling", true, "dho/v1/+/dev/+/reading",
+	                                  count_arrived, &k);
 	int64_t t0 = publish_stream(NULL, 0, bench_readings / bench_devices, 0), waited = 0;
 
 	while (atomic_load(&k.received) < n && waited < 120000) {
 		usleep(10 * 1000);
 		waited += 10;
 	}
-	client_close(sub);
+	bench_mqtt_close(sub);
 	if (atomic_load(&k.received) < n) {
 		fprintf(stderr, "bench_ingest: the ceiling subscriber got %ld of %ld\n",
 		        (long)atomic_load(&k.received), n);
@@ -433,7 +306,8 @@ main(int argc, char **argv)
 	pr.alerted = calloc((size_t)pr.n, sizeof(*pr.alerted));
 	lat = calloc((size_t)pr.n, sizeof(*lat));
 	pthread_mutex_init(&pr.mu, NULL);
-	watch = client("bench-watch", "dho/v1/alerts/#", alert_arrived, &pr);
+	watch = bench_mqtt_client(bench_port, "bench-watch", true, "dho/v1/alerts/#", alert_arrived,
+	                          &pr);
 	{
 		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 
@@ -499,7 +373,7 @@ main(int argc, char **argv)
 	hwm = bench_proc_hwm_kib(hub);
 	store_close(st);
 	bench_stop(hub, SIGTERM);
-	client_close(watch);
+	bench_mqtt_close(watch);
 
 	c2 = ceiling();
 	cmax = c1 > c2 ? c1 : c2;
