@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef DHO_HAVE_ACTION
 #include "action.h"
-#endif
 #include "auth.h"
 #include "care.h"
 #include "ident.h"
@@ -565,7 +563,6 @@ api_alert(struct web_req *r)
 	api_alert_send(r, MHD_HTTP_OK, &r->alert, true);
 }
 
-#ifdef DHO_HAVE_ACTION
 /* If-Match: VERSION, bare or as the quoted ETag this API sends; -1 when
  * absent. */
 static int
@@ -683,19 +680,6 @@ api_resolve(struct web_req *r)
 	api_act(r, ACTION_RESOLVE);
 }
 
-#else
-static void
-api_ack(struct web_req *r)
-{
-	web_error(r, 501, "not yet");
-}
-
-static void
-api_resolve(struct web_req *r)
-{
-	web_error(r, 501, "not yet");
-}
-#endif
 
 /* ---- patients ---- */
 
