@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <liboath/oath.h>
 
 #include "harness.h"
 
@@ -493,6 +494,40 @@ test_login_and_throttling(void **state)
 	expect(http(&w, &a, "GET", "/api/v1/alerts", NULL, NULL), 403, "auditor and alerts");
 	expect(http(&w, &a, "GET", "/api/v1/patients", NULL, NULL), 403, "auditor and patients");
 	expect(http(&w, &u, "GET", "/api/v1/audit", NULL, NULL), 403, "nurse and audit");
+
+	/* TOTP: once a user has a secret, a log-in needs its code, and a code
+	 * is good once. */
+	{
+		char *uri = NULL, *raw = NULL, code[8], body[256];
+		const char *sec;
+		size_t rawlen = 0;
+		struct who t;
+
+		user_add(&w, "tove", "nurse", HOME);
+		assert_int_equal(cli(e, &uri, "user totp tove"), 0);
+		assert_non_null(strstr(uri, "otpauth://totp/dhohub:tove?secret="));
+		sec = strstr(uri, "secret=") + 7;
+		assert_int_equal(oath_init(), OATH_OK);
+		assert_int_equal(oath_base32_decode(sec, strcspn(sec, "&"), &raw, &rawlen), OATH_OK);
+		assert_int_equal(oath_totp_generate(raw, rawlen, time(NULL), 30, 0, 6, code), OATH_OK);
+		free(raw);
+		free(uri);
+		http_from = "127.0.0.5";
+		r = http(&w, NULL, "POST", "/api/v1/session",
+		         "{\"user\": \"tove\", \"password\": \"" PASSWORD "\"}", NULL);
+		expect(r, 401, "no one-time code");
+		assert_true(json_is_true(json_object_get(r->json, "otp")));
+		snprintf(body, sizeof(body),
+		         "{\"user\": \"tove\", \"password\": \"" PASSWORD "\", \"otp\": \"%s\"}", code);
+		r = http(&w, NULL, "POST", "/api/v1/session", body, NULL);
+		expect(r, 200, "log-in with a one-time code");
+		snprintf(t.cookie, sizeof(t.cookie), "%.*s", (int)strcspn(r->set_cookie, ";"),
+		         r->set_cookie);
+		expect(http(&w, &t, "GET", "/api/v1/session", NULL, NULL), 200, "TOTP session");
+		expect(http(&w, NULL, "POST", "/api/v1/session", body, NULL), 401, "a code used twice");
+		assert_true(audited(e, "tove", "login.failed", "tove"));
+		http_from = "127.0.0.1";
+	}
 
 	/* Log-out needs the CSRF token and ends the session. */
 	expect(http(&w, &u, "DELETE", "/api/v1/session", NULL, NULL), 403, "log-out without CSRF");
