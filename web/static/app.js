@@ -623,6 +623,8 @@ function renderPatient(pt, alerts, ds, readings) {
   for (const r of readings) if (!metrics.includes(r.metric)) metrics.push(r.metric);
 
   const to = Date.now() / 1000, from = to - App.days * 86400;
+  const discharged = pt.discharged ? Date.parse(pt.discharged) / 1000 : NaN;
+  const followStart = isFinite(discharged) ? discharged : null;
   const chartsEl = h("div", { class: "charts" });
   const range = h("div", { class: "range", role: "group", "aria-label": t("charts") },
     [7, 30].map((n) => h("button", { type: "button", "aria-pressed": String(App.days === n), dataset: { days: String(n) },
@@ -693,9 +695,11 @@ function renderPatient(pt, alerts, ds, readings) {
   App.charts = [];
   for (const [m, fig, plot] of figs) {
     const mine = readings.filter((r) => r.metric === m);
-    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any"));
+    /* Without a missing rule of its own a metric's gaps are marked past
+     * 26 hours, the programs' usual daily limit (docs/workspace.md). */
+    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any")) || 26 * 3600;
     const s = Chart.draw(plot, { metric: m, unit: mine.length ? mine[0].unit : "", readings: mine,
-      limits: thresholds(m), maxGap: miss, from, to });
+      limits: thresholds(m), maxGap: miss, start: followStart, from, to });
     App.charts.push([s.chart, plot]);
     plot.setAttribute("aria-label", t("chart_label", { metric: I18N.metricName(m), days: App.days, n: s.n,
       y: s.yellow, r: s.red, g: s.gaps }));
