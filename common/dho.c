@@ -17,6 +17,8 @@ dho_strerror(int code)
 	case DHO_EUNSUPP: return "not supported";
 	case DHO_ESPECIAL: return "special value";
 	case DHO_EBUSY: return "busy";
+	case DHO_ECONFLICT: return "changed meanwhile";
+	case DHO_ESTATE: return "does not apply in this state";
 	}
 	return "unknown error";
 }

@@ -20,7 +20,9 @@ enum {
 	DHO_EIO,        /* the store or the network failed */
 	DHO_EUNSUPP,    /* understood, but not something the hub accepts */
 	DHO_ESPECIAL,   /* an IEEE 11073 special value (NaN, NRes, INF) */
-	DHO_EBUSY       /* the store is locked by another writer */
+	DHO_EBUSY,      /* the store is locked by another writer */
+	DHO_ECONFLICT,  /* the object changed since the caller's version of it */
+	DHO_ESTATE      /* the action does not apply to the object's state */
 };
 
 /* Seconds since the Unix epoch, UTC. Every time inside the hub is one. */

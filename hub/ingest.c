@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "action.h"
 #include "alert.h"
 #include "bridge.h"
 #include "doc.h"
@@ -226,8 +227,8 @@ ingest_ack(struct ingest_msg *m)
 	json_t *doc = NULL;
 	json_error_t jerr;
 	const char *alert_s = NULL, *action = NULL, *by = NULL, *note = NULL;
-	char why[DHO_ERRLEN];
-	int64_t id;
+	struct action act = { .version = -1, .channel = ACTION_MQTT, .now = m->now };
+	char why[DHO_ERRLEN + 8], reason[DHO_ERRLEN];
 	int rc;
 
 	if (m->len > 65536)
@@ -243,34 +244,26 @@ ingest_ack(struct ingest_msg *m)
 		rc = ingest_quarantine(m, why);
 		goto out;
 	}
-	/* One precise reason, naming the field and (shortened) its value. */
-	why[0] = '\0';
-	if (alert_parse_id(alert_s, &id) != DHO_OK)
+	if (alert_parse_id(alert_s, &act.alert_id) != DHO_OK) {
 		snprintf(why, sizeof(why), "ack's alert '%.64s' is not an alert id like A17", alert_s);
-	else if (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0)
-		snprintf(why, sizeof(why), "ack's action '%.64s' is not ack or resolve", action);
-	else if (!ident_valid(by))
-		snprintf(why, sizeof(why), "ack's by '%.64s' is not an identifier "
-		         "(1-64 characters of A-Z a-z 0-9 . _ - :)", by);
-	else if (note && strlen(note) > 255)
-		snprintf(why, sizeof(why), "ack's note is longer than 255 bytes");
-	if (why[0] != '\0') {
 		rc = ingest_quarantine(m, why);
 		goto out;
 	}
-	rc = strcmp(action, "ack") == 0 ? engine_ack(m->eng, id, by, note, m->now)
-	                                : engine_resolve(m->eng, id, by, note, m->now);
-	if (rc == DHO_ENOTFOUND) {
-		snprintf(why, sizeof(why), "%s for unknown alert %s", action, alert_s);
+	if (strcmp(action, "ack") != 0 && strcmp(action, "resolve") != 0) {
+		snprintf(why, sizeof(why), "ack's action '%.64s' is not ack or resolve", action);
 		rc = ingest_quarantine(m, why);
-	} else if (rc == DHO_EINVAL) {
-		snprintf(why, sizeof(why), "%s does not apply: alert %s is already %s", action,
-		         alert_s, strcmp(action, "ack") == 0 ? "acked or resolved" : "resolved");
+		goto out;
+	}
+	act.kind = strcmp(action, "ack") == 0 ? ACTION_ACK : ACTION_RESOLVE;
+	act.by = by;
+	act.note = note;
+	act.actor = by;
+	rc = action_apply(m->st, m->eng, &act, reason, sizeof(reason));
+	if (rc == DHO_EINVAL) {
+		snprintf(why, sizeof(why), "ack's %s", reason);
 		rc = ingest_quarantine(m, why);
-	} else if (rc == DHO_OK) {
-		struct store_audit a = { m->now, by, strcmp(action, "ack") == 0 ? "alert.ack" : "alert.resolve",
-		                         alert_s, note ? note : "" };
-		rc = store_audit_add(m->st, &a);
+	} else if (rc == DHO_ENOTFOUND || rc == DHO_ESTATE || rc == DHO_ECONFLICT) {
+		rc = ingest_quarantine(m, reason);
 	}
 out:
 	json_decref(doc);
@@ -319,7 +312,8 @@ ingest_from_gatt(const struct gatt_value *v, dho_time_t base, struct doc_result 
 
 /* A bridge's GATT envelope: {"seq": 77, "ts": "...", "uuid": "2A35", "hex": "1e8a..."}. */
 static int
-ingest_gatt(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
+ingest_gatt(struct ingest_msg *m, struct doc_result *d, uint16_t *uuid_out, char *why,
+            size_t len)
 {
 	json_t *doc = NULL, *seq;
 	json_error_t jerr;
@@ -381,6 +375,7 @@ ingest_gatt(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	}
 	ingest_from_gatt(&v, base, d);
 	d->measured_at = base;
+	*uuid_out = uuid;
 	rc = DHO_OK;
 out:
 	json_decref(doc);
@@ -407,6 +402,36 @@ ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	ingest_from_gatt(&v, m->now, d);
 	d->measured_at = m->now;
 	return DHO_OK;
+}
+
+/*
+ * Intermediate Cuff Pressure (2A36) is the cuff's pressure while it
+ * inflates, no measurement: contract 4.3 has it accepted and stored as
+ * nothing. It is not quarantined, since nothing is wrong with it, but it
+ * is not silent either: an unattributable device is still quarantined, the
+ * seq is claimed, the message counts for last_message_at, and the log
+ * says so at debug level.
+ */
+static int
+ingest_cuff(struct ingest_msg *m, const struct doc_result *d)
+{
+	struct store_patient p;
+	char why[DHO_ERRLEN + 64];
+	int rc = ingest_attribute(m, d->measured_at, &p, why, sizeof(why));
+
+	if (rc == DHO_ENOTFOUND || rc == DHO_EINVAL)
+		return ingest_quarantine(m, why);
+	if (rc != DHO_OK)
+		return rc;
+	if (d->has_seq) {
+		rc = store_claim_seq(m->st, m->device, d->seq);
+		if (rc == DHO_EEXIST)
+			return DHO_OK;
+		if (rc != DHO_OK)
+			return rc;
+	}
+	log_debug("%s: intermediate cuff pressure (2A36) accepted, nothing to store", m->device);
+	return store_message_seen(m->st, m->now);
 }
 
 static int
@@ -441,12 +466,16 @@ ingest_dispatch(struct ingest_msg *m)
 		return ingest_quarantine(m, why);
 	}
 	if (m->kind == INGEST_GATT) {
-		rc = ingest_gatt(m, &d, why, sizeof(why));
+		uint16_t uuid = 0;
+
+		rc = ingest_gatt(m, &d, &uuid, why, sizeof(why));
 		if (rc != DHO_OK)
 			return ingest_quarantine(m, why);
+		if (d.n == 0 && uuid == GATT_INTERMEDIATE_CUFF)
+			return ingest_cuff(m, &d);
 		if (d.n == 0) {
-			/* 2A36 and body composition without weight carry nothing
-			 * to store; the message is still accounted for. */
+			/* Body composition without weight carries nothing to
+			 * store; the message is still accounted for. */
 			return ingest_quarantine(m, "the GATT value carries no reading the hub stores");
 		}
 		return ingest_readings(m, &d);

@@ -175,6 +175,9 @@ int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, voi
 int store_claim_seq(struct store *st, const char *device, uint64_t seq);
 
 int store_reading_add(struct store *st, const struct store_reading *r);
+/* Accepted messages that store nothing (2A36): counts a message received
+ * at for stats' last_message_at, as a reading or quarantine entry does. */
+int store_message_seen(struct store *st, dho_time_t at);
 /* metric < 0: every metric; since 0: from the start. Oldest first. */
 int store_reading_list(struct store *st, const char *patient, int metric,
                        dho_time_t since, store_reading_cb cb, void *ctx);
@@ -242,6 +245,34 @@ int store_stats(struct store *st, struct store_stats *out);
  * DHO_EIO when the database fails.
  */
 int store_counters_fold(struct store *st);
+
+/* ---- deploy: backup and retention ---- */
+
+/*
+ * Writes a consistent copy of the database to path (mode 0600) with
+ * SQLite's online backup API while other connections go on writing: the
+ * copy holds every transaction committed before it began. The copy is a
+ * single file (rollback journal), renamed into place when complete.
+ * DHO_EIO with the reason in err (e.g. the directory does not exist).
+ */
+int store_backup(struct store *st, const char *path, char *err, size_t errlen);
+
+/* What one retention purge deleted. */
+struct store_purge {
+	dho_time_t cutoff;               /* now - days */
+	int64_t patients;                /* ended follow-ups that had data */
+	int64_t readings, alerts, outbox, quarantine;
+};
+
+/*
+ * Retention (contract 9): deletes the readings, alerts, outbox rows and
+ * quarantine entries of patients whose follow-up ended days or more before
+ * now, and every quarantine entry that old, and audits the counts as
+ * actor's "purge" of "retention"; all in one transaction. The audit log
+ * and the patients' rows are kept.
+ */
+int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
+                struct store_purge *out);
 
 /* ---- the nurses' workspace (store_web.c) ---- */
 

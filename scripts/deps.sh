@@ -11,7 +11,7 @@ PKGS="build-essential cmake pkg-config mosquitto mosquitto-clients
 libpaho-mqtt-dev libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev libmodbus-dev
 libjansson-dev libinih-dev libcurl4-openssl-dev libmicrohttpd-dev
 libsodium-dev liboath-dev
-clang libclang-rt-14-dev valgrind tzdata
+clang libclang-rt-14-dev valgrind tzdata strace
 chromium"
 # The browser test runs under Node.js (18 or later) with npm; a machine that
 # has both from elsewhere keeps them.

@@ -162,9 +162,7 @@ api_throttled(struct web_req *r, const char *user)
 	int nu = 0, na = 0;
 	dho_time_t ou = 0, oa = 0, oldest = 0;
 	char detail[160], retry[24];
-	struct MHD_Response *resp;
 	json_t *o;
-	char *text;
 
 	if (store_login_fail_count(r->st, user, r->addr, r->now - API_THROTTLE_WINDOW, &nu, &ou,
 	                           &na, &oa) != DHO_OK) {
@@ -182,21 +180,7 @@ api_throttled(struct web_req *r, const char *user)
 	web_audit(r, ident_valid(user) ? user : "-", "login.throttled", user, detail);
 	o = json_object();
 	json_object_set_new(o, "error", json_string("too many failed log-ins; try again later"));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (text == NULL)
-		return true;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return true;
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-	MHD_add_response_header(resp, "Retry-After", retry);
-	web_headers(r->w, resp, false);
-	MHD_queue_response(r->c, MHD_HTTP_TOO_MANY_REQUESTS, resp);
-	MHD_destroy_response(resp);
-	r->queued = true;
+	web_json_h(r, MHD_HTTP_TOO_MANY_REQUESTS, o, "Retry-After", retry, NULL, NULL);
 	return true;
 }
 
@@ -209,9 +193,6 @@ api_session_post(struct web_req *r)
 	bool bad = false, need_otp;
 	char token[AUTH_TOKEN_LEN], cookie[160], detail[160];
 	struct store_session se;
-	struct MHD_Response *resp;
-	json_t *me;
-	char *text;
 	int64_t step = 0;
 	int rc;
 
@@ -300,27 +281,12 @@ api_session_post(struct web_req *r)
 	}
 	r->sess = se;
 	r->authed = true;
-	me = api_me(r);
-	text = json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(me);
-	if (text == NULL)
-		goto out;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		goto out;
-	}
 	/* Secure is set on plain HTTP too: browsers keep such a cookie for
 	 * http://localhost and 127.0.0.1, and anywhere else the workspace must
 	 * run behind HTTPS anyway. */
 	snprintf(cookie, sizeof(cookie), WEB_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Secure",
 	         token);
-	MHD_add_response_header(resp, "Set-Cookie", cookie);
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-	web_headers(r->w, resp, false);
-	MHD_queue_response(r->c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	r->queued = true;
+	web_json_h(r, MHD_HTTP_OK, api_me(r), "Set-Cookie", cookie, NULL, NULL);
 out:
 	json_decref(doc);
 }
@@ -334,24 +300,17 @@ api_session_get(struct web_req *r)
 static void
 api_session_delete(struct web_req *r)
 {
-	struct MHD_Response *resp;
-	static const char body[] = "{\"status\": \"logged out\"}";
+	json_t *o;
 
 	if (store_session_delete(r->st, r->sess_hash) != DHO_OK ||
 	    web_audit(r, NULL, "logout", r->user.name, "") != DHO_OK) {
 		api_db_error(r);
 		return;
 	}
-	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return;
-	MHD_add_response_header(resp, "Set-Cookie", WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict;"
-	                        " Secure; Max-Age=0");
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-	web_headers(r->w, resp, false);
-	MHD_queue_response(r->c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	r->queued = true;
+	o = json_object();
+	json_object_set_new(o, "status", json_string("logged out"));
+	web_json_h(r, MHD_HTTP_OK, o, "Set-Cookie",
+	           WEB_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=0", NULL, NULL);
 }
 
 /* ---- alerts ---- */
@@ -577,8 +536,6 @@ api_alert_send(struct web_req *r, unsigned status, const struct alert *a, bool e
 	struct api_events ev = { NULL, "" };
 	json_t *o = api_alert_doc(a), *ids = json_array();
 	char id[24], etag[32];
-	struct MHD_Response *resp;
-	char *text;
 
 	alert_format_id(a->id, id, sizeof(id));
 	json_array_append_new(ids, json_string(id));
@@ -593,22 +550,8 @@ api_alert_send(struct web_req *r, unsigned status, const struct alert *a, bool e
 	if (api_audit_reads(r, ids) != DHO_OK)
 		goto fail;
 	json_decref(ids);
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	json_decref(o);
-	if (text == NULL)
-		return;
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return;
-	}
 	snprintf(etag, sizeof(etag), "\"%" PRId64 "\"", a->version);
-	MHD_add_response_header(resp, "ETag", etag);
-	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
-	web_headers(r->w, resp, false);
-	MHD_queue_response(r->c, status, resp);
-	MHD_destroy_response(resp);
-	r->queued = true;
+	web_json_h(r, status, o, "ETag", etag, NULL, NULL);
 	return;
 fail:
 	json_decref(o);

@@ -63,6 +63,13 @@ web_send(struct web_req *r, unsigned status, struct MHD_Response *resp)
 void
 web_json(struct web_req *r, unsigned status, json_t *doc)
 {
+	web_json_h(r, status, doc, NULL, NULL, NULL, NULL);
+}
+
+void
+web_json_h(struct web_req *r, unsigned status, json_t *doc, const char *h1, const char *v1,
+           const char *h2, const char *v2)
+{
 	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 	                 : NULL;
 	struct MHD_Response *resp;
@@ -80,6 +87,10 @@ web_json(struct web_req *r, unsigned status, json_t *doc)
 		return;
 	}
 	MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	if (h1 != NULL)
+		MHD_add_response_header(resp, h1, v1);
+	if (h2 != NULL)
+		MHD_add_response_header(resp, h2, v2);
 	web_headers(r->w, resp, false);
 	web_send(r, status, resp);
 }
@@ -517,6 +528,7 @@ web_run(const struct config *cfg, const char *db_path)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 	                 MHD_USE_ERROR_LOG;
 	sigset_t set;
+	struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL } };
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
@@ -581,28 +593,20 @@ web_run(const struct config *cfg, const char *db_path)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (w.tls)
-		w.d = MHD_start_daemon(flags, 0, NULL, NULL, web_on_request, &w,
-		                       MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, &w,
-		                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_MAX,
-		                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONN_PER_ADDR,
-		                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT,
-		                       MHD_OPTION_NOTIFY_COMPLETED, web_on_done, &w,
-		                       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-		                       MHD_OPTION_HTTPS_MEM_CERT, cert,
-		                       MHD_OPTION_HTTPS_MEM_KEY, key,
-		                       MHD_OPTION_END);
-	else
-		w.d = MHD_start_daemon(flags, 0, NULL, NULL, web_on_request, &w,
-		                       MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, &w,
-		                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_MAX,
-		                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONN_PER_ADDR,
-		                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT,
-		                       MHD_OPTION_NOTIFY_COMPLETED, web_on_done, &w,
-		                       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
-		                       MHD_OPTION_END);
+	tls_opts[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, cert };
+	tls_opts[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, key };
+	if (!w.tls)
+		tls_opts[0].option = MHD_OPTION_END;
+	w.d = MHD_start_daemon(flags, 0, NULL, NULL, web_on_request, &w,
+	                       MHD_OPTION_EXTERNAL_LOGGER, web_mhd_log, &w,
+	                       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                       MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_MAX,
+	                       MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_CONN_PER_ADDR,
+	                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT,
+	                       MHD_OPTION_NOTIFY_COMPLETED, web_on_done, &w,
+	                       MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024),
+	                       MHD_OPTION_ARRAY, tls_opts,
+	                       MHD_OPTION_END);
 	if (w.d == NULL) {
 		log_error("web: cannot listen on %s: %s", cfg->http_listen, strerror(errno));
 		goto out;

@@ -107,6 +107,9 @@ int web_borrow(struct web_req *r);
 void web_give_back(struct web_req *r);
 /* Answers r with status and doc (taken: the call decrefs it). */
 void web_json(struct web_req *r, unsigned status, json_t *doc);
+/* web_json() with up to two more headers (h2, or both, NULL: none). */
+void web_json_h(struct web_req *r, unsigned status, json_t *doc, const char *h1, const char *v1,
+                const char *h2, const char *v2);
 /* Answers {"error": msg}. */
 void web_error(struct web_req *r, unsigned status, const char *msg);
 /* Adds the headers every response carries. */

@@ -918,6 +918,8 @@ test_mqtt_acks_and_quarantine(void **state)
 		  "alert 'alert-1' is not an alert id" },
 		{ "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"nurse ola\"}",
 		  "by 'nurse ola' is not an identifier" },
+		{ "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"nurse.ola\", \"note\": \"a\\u001b[2Jb\"}",
+		  "note has control characters" },
 	};
 	size_t nbad = sizeof(bad) / sizeof(bad[0]);
 
