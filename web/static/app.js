@@ -636,7 +636,7 @@ function renderPatient(pt, alerts, ds, readings) {
     h("h3", { id: "limits-title" }, t("limits")),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rule")), h("th", { scope: "col" }, t("spec")),
       h("th", { scope: "col" }, t("origin")))),
-    h("tbody", {}, rules.map((r) => h("tr", {},
+    h("tbody", {}, sortedRules(rules).map((r) => h("tr", {},
       h("td", {}, ruleTitle(r.key)), h("td", {}, limitsText(r)),
       h("td", {}, r.origin === "patient" ? t("limit_patient") : t("limit_program")))))));
 
@@ -667,7 +667,7 @@ function renderPatient(pt, alerts, ds, readings) {
   const tlSec = h("section", { class: "panel", "aria-labelledby": "tl-title" },
     h("h3", { id: "tl-title" }, t("timeline")),
     timeline.length ? h("ol", { class: "timeline" }, timeline.slice(0, 100).map((e) =>
-      h("li", {}, h("time", { datetime: e.at }, I18N.dateTime(e.at)),
+      h("li", {}, h("time", { datetime: e.at, title: I18N.dateTime(e.at) }, I18N.when(e.at)),
         h("span", {}, sevBadgeSmall(e.severity), " ", e.id + ": ",
           t("ev_" + e.event, { by: e.by === "auto" ? t("by_auto") : e.by || "", team: I18N.team(e.team) }),
           e.event === "opened" || e.event === "raised" || e.event === "recurred" ? " – " + I18N.reason(e.reason).text : "",
@@ -707,6 +707,13 @@ function renderPatient(pt, alerts, ds, readings) {
     fig.dataset.gaps = String(s.gaps);
     fig.dataset.bands = String(thresholds(m).length);
   }
+}
+
+/* The limits table: by metric, each metric's threshold before its other rules. */
+function sortedRules(rules) {
+  const order = { threshold: 0, trend: 1, baseline: 2, missing: 3, news2: 4 };
+  return rules.slice().sort((a, b) => ruleMetric(a.key).localeCompare(ruleMetric(b.key)) ||
+    (order[a.key.split(".")[0]] ?? 9) - (order[b.key.split(".")[0]] ?? 9));
 }
 
 function sevBadgeSmall(sev) { return sev ? h("span", { class: "sev " + sev }, sevWord(sev)) : null; }
