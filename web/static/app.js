@@ -90,6 +90,12 @@ function errorText(r) {
 
 function sevWord(sev) { return sev === "red" ? t("red") : sev === "yellow" ? t("yellow") : sev; }
 
+/* "Rødt varsel" / "Red alert": the severity with its noun, for screen readers. */
+function sevAlert(sev) {
+  const w = t("alert_" + sev);
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
+
 function sevBadge(sev) {
   return h("span", { class: "sev " + sev }, sevWord(sev));
 }
@@ -127,8 +133,9 @@ function stateParts(a, d) {
   const parts = [];
   if (a.state === "resolved") {
     const ev = lastEvent(d, "resolved") || (a.event === "resolved" ? a : null);
-    const by = ev && ev.by === "auto" ? t("by_auto") : (ev && ev.by) || "?";
-    parts.push({ cls: "resolved", text: t("state_resolved", { by, time: ev ? I18N.when(ev.at) : "" }), note: ev && ev.note });
+    const time = ev ? I18N.when(ev.at) : "";
+    parts.push({ cls: "resolved", note: ev && ev.note, text: ev && ev.by === "auto"
+      ? t("state_resolved_auto", { time }) : t("state_resolved", { by: (ev && ev.by) || "?", time }) });
   } else if (a.state === "acked") {
     const ev = lastEvent(d, "acked") || (a.event === "acked" ? a : null);
     const by = a.acked_by || (ev && ev.by) || "?";
@@ -182,7 +189,7 @@ function alertItem(a, d) {
   h("div", {}, sevBadge(a.severity), h("span", { class: "id" }, a.id)),
   h("div", {},
     h("div", { class: "head", id: headId },
-      h("span", { class: "sr" }, sevWord(a.severity) + " " + t("triage").toLowerCase() + ": "),
+      h("span", { class: "sr" }, sevAlert(a.severity) + ": "),
       h("a", { class: "patient", href: "#/patients/" + encodeURIComponent(a.patient) }, a.patient),
       reasonEl(a)),
     h("dl", { class: "facts" },
@@ -377,7 +384,7 @@ function startEvents() {
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || !d.id) return;
     App.changed.add(d.id);
-    if (d.event === "opened") announce(t("new_alert", { sev: sevWord(d.severity).toLowerCase(), id: d.id }));
+    if (d.event === "opened") announce(t("new_alert", { what: sevAlert(d.severity).toLowerCase(), id: d.id }));
     else announce(t("changed_alert", { id: d.id, what: t("ev_" + d.event, { by: "", team: "" }).trim() }));
     scheduleRefresh();
   });
@@ -669,7 +676,8 @@ function renderPatient(pt, alerts, ds, readings) {
     timeline.length ? h("ol", { class: "timeline" }, timeline.slice(0, 100).map((e) =>
       h("li", {}, h("time", { datetime: e.at, title: I18N.dateTime(e.at) }, I18N.when(e.at)),
         h("span", {}, sevBadgeSmall(e.severity), " ", e.id + ": ",
-          t("ev_" + e.event, { by: e.by === "auto" ? t("by_auto") : e.by || "", team: I18N.team(e.team) }),
+          e.event === "resolved" && e.by === "auto" ? t("ev_resolved_auto")
+            : t("ev_" + e.event, { by: e.by || "", team: I18N.team(e.team) }),
           e.event === "opened" || e.event === "raised" || e.event === "recurred" ? " – " + I18N.reason(e.reason).text : "",
           e.note ? h("span", { class: "note" }, " «" + e.note + "»") : null))))
       : h("p", {}, t("no_events")));
