@@ -38,7 +38,13 @@ struct hub {
 	pthread_t hook_thread;
 	bool hook_started;
 	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
+	int64_t folded_at;         /* daemon_fold(), monotonic ms; main thread only */
 };
+
+/* Patients (and as many devices) whose ingest reads the store keeps in
+ * memory (store_cache()): a region's 100,000 with room, in a few tens of
+ * MiB. */
+#define DAEMON_CACHE_PATIENTS 131072
 
 static volatile sig_atomic_t daemon_stop_flag;
 static volatile sig_atomic_t daemon_reload_flag;
@@ -316,6 +322,33 @@ daemon_hook_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Moves the store's readings mark on, once a minute, so that `stats` counts
+ * a short range of readings; off the ingest path, where no counter is
+ * written.
+ */
+static void
+daemon_fold(struct hub *h)
+{
+	int64_t now = daemon_mono_ms();
+	int rc;
+
+	if (h->folded_at != 0 && now - h->folded_at < 60 * 1000)
+		return;
+	h->folded_at = now;
+	pthread_mutex_lock(&h->lock);
+	rc = store_begin(h->st);
+	if (rc == DHO_OK)
+		rc = store_counters_fold(h->st);
+	if (rc == DHO_OK)
+		rc = store_commit(h->st);
+	if (rc != DHO_OK)
+		store_rollback(h->st);
+	pthread_mutex_unlock(&h->lock);
+	if (rc != DHO_OK)
+		log_error("counting readings: %s; will retry", dho_strerror(rc));
+}
+
 /* Runs the alert timers (escalation, reminders) in short transactions. */
 static void
 daemon_timers(struct hub *h)
@@ -411,6 +444,10 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		log_error("%s", err);
 		goto out;
 	}
+	if (store_cache(h.st, DAEMON_CACHE_PATIENTS) != DHO_OK) {
+		log_error("out of memory for the store's cache");
+		goto out;
+	}
 	if (engine_new(cfg, h.st, &h.eng, err, sizeof(err)) != DHO_OK) {
 		log_error("%s", err);
 		goto out;
@@ -436,6 +473,7 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload(&h);
 		}
 		daemon_timers(&h);
+		daemon_fold(&h);
 		daemon_deliver_mqtt(&h);
 		/* Woken by new events, or every 200 ms to pick up changes made by
 		 * the CLI in another process (acks, outbox rows). */
