@@ -131,7 +131,7 @@ enum store_sql {
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
-	SQL_READING_LATEST, SQL_DATA_VERSION,
+	SQL_READING_LATEST, SQL_DATA_VERSION, SQL_ALERT_OPEN_RULES,
 	SQL_STATS_COUNTERS, SQL_STATS_READINGS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
 	SQL_FOLD_READINGS, SQL_FOLD_MARK, SQL_FOLD_LAST,
 	SQL_COUNT_
@@ -218,6 +218,7 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 		" WHERE patient = ?1 AND metric = ?2 AND (flags & ?3) = 0"
 		" ORDER BY measured_at DESC, id DESC LIMIT 1",
 	[SQL_DATA_VERSION] = "PRAGMA data_version",
+	[SQL_ALERT_OPEN_RULES] = "SELECT rule FROM alerts WHERE patient = ?1 AND state != 2",
 	[SQL_STATS_COUNTERS] = "SELECT name, value FROM counters",
 	/* The readings after the mark, and the newest one's receive time: a
 	 * range of the rowid and one seek, whatever the history. */
@@ -250,8 +251,9 @@ struct store_cpatient {
 	bool have;                       /* p is the patient's row */
 	struct store_patient p;
 	uint8_t overrides;               /* enum store_cache_state of rule overrides */
-	/* Bit k: no unresolved alert of the k-th interned rule key. */
-	uint64_t no_alert[STORE_CACHE_RULE_KEYS / 64];
+	bool alerts_known;               /* open_alert holds every unresolved alert */
+	/* Bit k: an unresolved alert of the k-th interned rule key. */
+	uint64_t open_alert[STORE_CACHE_RULE_KEYS / 64];
 	/* The newest reading of each metric that is not flagged invalid. */
 	struct {
 		uint8_t state;           /* enum store_cache_state */
@@ -1260,26 +1262,51 @@ store_alert_one(struct store *st, sqlite3_stmt *s, struct alert *out)
 	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
 }
 
+/* Fills c with the rule keys of patient's unresolved alerts. A key the
+ * cache cannot number is never answered from it (store_alert_find_open()
+ * reads that rule alone), so it needs no bit. */
+static int
+store_cache_alerts(struct store *st, const char *patient, struct store_cpatient *c)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_OPEN_RULES);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	memset(c->open_alert, 0, sizeof(c->open_alert));
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int k = store_cache_rule(st, (const char *)sqlite3_column_text(s, 0));
+
+		if (k >= 0)
+			c->open_alert[k / 64] |= (uint64_t)1 << (k % 64);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	c->alerts_known = true;
+	return DHO_OK;
+}
+
 int
 store_alert_find_open(struct store *st, const char *patient, const char *rule,
                       struct alert *out)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_OPEN);
-	struct store_cpatient *c = store_cpatient(st, patient, false);
-	int k = st->c_patients != NULL ? store_cache_rule(st, rule) : -1, rc;
+	struct store_cpatient *c = store_cpatient(st, patient, true);
+	int k = c != NULL ? store_cache_rule(st, rule) : -1, rc;
 
-	/* Most rules of most patients have no alert: that is worth knowing
-	 * without a read. */
-	if (c != NULL && k >= 0 && (c->no_alert[k / 64] >> (k % 64) & 1))
+	/* Most rules of most patients have no alert: one read of the
+	 * patient's unresolved alerts answers for all its rules. */
+	if (k >= 0 && !c->alerts_known && (rc = store_cache_alerts(st, patient, c)) != DHO_OK)
+		return rc;
+	if (k >= 0 && !(c->open_alert[k / 64] >> (k % 64) & 1))
 		return DHO_ENOTFOUND;
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, rule, -1, SQLITE_STATIC);
-	rc = store_alert_one(st, s, out);
-	if (rc == DHO_ENOTFOUND && k >= 0 && (c = store_cpatient(st, patient, true)) != NULL)
-		c->no_alert[k / 64] |= (uint64_t)1 << (k % 64);
-	return rc;
+	return store_alert_one(st, s, out);
 }
 
 int
@@ -1336,9 +1363,9 @@ store_alert_save(struct store *st, struct alert *a)
 	if (rc == DHO_OK && (c = store_cpatient(st, a->patient, false)) != NULL &&
 	    (k = store_cache_rule(st, a->rule)) >= 0) {
 		if (a->state == ALERT_RESOLVED)
-			c->no_alert[k / 64] |= (uint64_t)1 << (k % 64);
+			c->open_alert[k / 64] &= ~((uint64_t)1 << (k % 64));
 		else
-			c->no_alert[k / 64] &= ~((uint64_t)1 << (k % 64));
+			c->open_alert[k / 64] |= (uint64_t)1 << (k % 64);
 	}
 	return rc;
 }
