@@ -550,6 +550,39 @@ require_root(const char *why)
 }
 
 void
+utc_at(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+utc(char *buf, size_t len, long delta)
+{
+	utc_at(buf, len, time(NULL) + delta);
+}
+
+int
+hub_log_lines(struct env *e, const char *a, const char *b)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
+	return file_lines(path, a, b);
+}
+
+int
+integ_run(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("DHO_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
+	return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+}
+
+void
 today(char *buf, size_t len, int days_ago)
 {
 	time_t t = time(NULL) - (time_t)days_ago * 86400;

@@ -32,15 +32,6 @@ teardown(void **state)
 	return 0;
 }
 
-static int
-hub_log_lines(struct env *e, const char *a, const char *b)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
-	return file_lines(path, a, b);
-}
-
 /*
  * username and password_file: the hub logs in to a listener that refuses
  * anonymous clients. The test's own clients use the harness's anonymous
@@ -303,8 +294,5 @@ main(void)
 		cmocka_unit_test_teardown(test_durability_full, teardown),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

@@ -975,7 +975,7 @@ test_mqtt_acks_and_quarantine(void **state)
 	a = cli_json(e, "alerts --patient P1 --json");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "state")), "acked");
 	json_decref(a);
-	sleep(1);
+	feed_sync(e);
 	assert_int_equal(alert_lines(e, HOOK_TOPIC, NULL), 4);
 	assert_int_equal(waitpid(e->hub, NULL, WNOHANG), 0);
 }
