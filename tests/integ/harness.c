@@ -231,7 +231,6 @@ hub_start(struct env *e)
 	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
 	char *vargv[] = { "valgrind", VALGRIND_ARGS, vlog, (char *)hub_bin(), "-c", e->conf, "run",
 	                  NULL };
-
 	char wrapped[512], *wargv[64];
 	int n = 0;
 
