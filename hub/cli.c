@@ -300,7 +300,8 @@ const struct cli_command cli_base_commands[] = {
 /* Every table, in the order --help lists them. A file with new commands
  * adds its table here. */
 static const struct cli_command *const cli_tables[] = {
-	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands, NULL,
+	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands,
+	cli_deploy_commands, cli_web_commands, NULL,
 };
 
 static void
