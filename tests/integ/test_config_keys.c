@@ -237,7 +237,16 @@ syncs_for_readings(struct env *e, int n)
 
 	snprintf(trace, sizeof(trace), "%s/strace.txt", e->dir);
 	unlink(trace);
-	snprintf(e->wrap, sizeof(e->wrap), "strace -f -qq -e trace=fsync,fdatasync -o %s", trace);
+	/* LeakSanitizer (the ASan build) stops the world with ptrace at exit,
+	 * which strace holds already: no leak check for this one run of the
+	 * hub, which every other test does check. */
+	{
+		const char *asan = getenv("ASAN_OPTIONS");
+
+		snprintf(e->wrap, sizeof(e->wrap),
+		         "env ASAN_OPTIONS=%s%sdetect_leaks=0 strace -f -qq -e trace=fsync,fdatasync -o %s",
+		         asan ? asan : "", asan && *asan ? ":" : "", trace);
+	}
 	hub_start(e);
 	for (int i = 1; i <= n; i++) {
 		snprintf(doc, sizeof(doc), "{\"seq\": %d, \"metric\": \"pulse\", \"value\": %d}", i, 60 + i);
