@@ -12,6 +12,7 @@
 #include <MQTTAsync.h>
 
 #include "log.h"
+#include "mono.h"
 #include "net.h"
 #include "session.h"
 #include "timefmt.h"
@@ -239,7 +240,7 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 
 	if (s != NULL) {
 		pthread_mutex_init(&s->pub_mu, NULL);
-		pthread_cond_init(&s->pub_cv, NULL);
+		mono_cond_init(&s->pub_cv);
 		pthread_mutex_init(&s->tls_mu, NULL);
 	}
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
@@ -392,13 +393,7 @@ session_publish(struct session *s, const char *topic, const char *payload, size_
 	ro.onSuccess = session_pub_ok;
 	ro.onFailure = session_pub_fail;
 	ro.context = s;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	mono_deadline(timeout_ms, &until);
 	/* Held across the send, so that a callback that comes at once finds
 	 * the token already recorded. */
 	pthread_mutex_lock(&s->pub_mu);
