@@ -152,19 +152,6 @@ tls_feed(struct tls_env *t)
 	fail_msg("the TLS alert feed did not subscribe");
 }
 
-static int
-wait_file_lines(const char *path, const char *a, const char *b, int want, int secs)
-{
-	int n = 0;
-
-	for (int i = 0; i < secs * 10; i++) {
-		if ((n = file_lines(path, a, b)) >= want)
-			return n;
-		usleep(100 * 1000);
-	}
-	return n;
-}
-
 /* Readings come in and alerts go out over TLS; the broker requires a
  * client certificate, so the hub got in with its own. */
 static void
