@@ -301,7 +301,7 @@ const struct cli_command cli_base_commands[] = {
  * adds its table here. */
 static const struct cli_command *const cli_tables[] = {
 	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands,
-	cli_deploy_commands, NULL,
+	cli_deploy_commands, cli_web_commands, NULL,
 };
 
 static void

@@ -58,6 +58,7 @@ extern const struct cli_command cli_patient_commands[];
 extern const struct cli_command cli_list_commands[];
 extern const struct cli_command cli_alert_commands[];
 extern const struct cli_command cli_deploy_commands[];
+extern const struct cli_command cli_web_commands[];
 
 /* The state of a listing callback: text rows, or objects into arr. */
 struct cli_list {
