@@ -158,8 +158,6 @@ test_broker_acl(void **state)
 	char *out, own[160], other[160], line[512];
 	pid_t own_sub = -1, other_sub = -1;
 	int port, st;
-	json_t *r;
-	FILE *f;
 
 	port = acl_broker(e, "hubpw");
 	/* Nothing enrolled yet: no ACL to write. */
@@ -321,7 +319,6 @@ test_retention(void **state)
 {
 	struct env *e = *state;
 	char at[64], args[128], *o;
-	json_t *r;
 	int st;
 
 	enroll(e, "P-old", "d-1", 60, "");
