@@ -56,6 +56,7 @@ struct hub_event {
 	int64_t id;
 	char topic[512];           /* <prefix>/alerts/<team> */
 	char webhook[512];         /* "" when the team has none */
+	char webhook_ca[512];      /* the team's webhook_ca; "": the system's CAs */
 	char *body;                /* the JSON document; owned */
 };
 

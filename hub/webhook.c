@@ -47,9 +47,12 @@ hook_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
-/* POSTs body to url; DHO_OK on a 2xx answer. */
+/* POSTs body to url; DHO_OK on a 2xx answer. An https receiver's
+ * certificate and host name are verified (libcurl's defaults, never turned
+ * off) against ca (a PEM file; "": the system's CAs). */
 static int
-hook_post(CURL *curl, const char *url, const char *body, char *err, size_t errlen)
+hook_post(CURL *curl, const char *url, const char *ca, const char *body, char *err,
+          size_t errlen)
 {
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	char cerr[CURL_ERROR_SIZE] = "";
@@ -66,6 +69,8 @@ hook_post(CURL *curl, const char *url, const char *body, char *err, size_t errle
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, hook_discard);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ca[0] != '\0')
+		curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
 	res = curl_easy_perform(curl);
 	curl_slist_free_all(hdr);
 	if (res != CURLE_OK) {
@@ -120,7 +125,7 @@ hook_pass(struct hub_hooks *k)
 			hub_event_free(&ev);
 			continue;
 		}
-		rc = hook_post(k->curl, ev.webhook, ev.body, err, sizeof(err));
+		rc = hook_post(k->curl, ev.webhook, ev.webhook_ca, ev.body, err, sizeof(err));
 		hub_event_free(&ev);
 		if (rc != DHO_OK) {
 			if (w == NULL && k->nwaits == HOOKS_FAILING_MAX) {

@@ -700,10 +700,16 @@ alert_ids(struct env *e, const char *a, const char *b)
 int
 wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs)
 {
+	return wait_file_lines(e->alerts, a, b, want, secs);
+}
+
+int
+wait_file_lines(const char *path, const char *a, const char *b, int want, int secs)
+{
 	int n = 0;
 
 	for (int i = 0; i < secs * 10; i++) {
-		if ((n = alert_lines(e, a, b)) >= want)
+		if ((n = file_lines(path, a, b)) >= want)
 			return n;
 		usleep(100 * 1000);
 	}

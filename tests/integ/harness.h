@@ -138,6 +138,9 @@ int alert_lines(struct env *e, const char *a, const char *b);
 /* Distinct alert ids among those lines. */
 int alert_ids(struct env *e, const char *a, const char *b);
 int wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs);
+/* Waits until the file at path has want lines with a and (unless NULL) b,
+ * up to secs seconds; returns the last count. */
+int wait_file_lines(const char *path, const char *a, const char *b, int want, int secs);
 
 /*
  * The alert feed parsed: an array of the event documents of alert id (all
