@@ -165,7 +165,7 @@ floor_rate(const char *dir)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/floor.db", dir);
-	if ((rc = store_open(path, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(path, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		exit(1);
 	}
@@ -203,7 +203,7 @@ prepare_db(const char *db)
 	dho_time_t now = timefmt_now();
 	int rc;
 
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(db, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		exit(1);
 	}
@@ -334,7 +334,7 @@ main(int argc, char **argv)
 	bench_mqtt_publish(drain_port, 0, drain_patients, rounds(), drain_inflight, 0,
 	                   write_reading, NULL, NULL);
 
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		return 1;
 	}

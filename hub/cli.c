@@ -16,6 +16,7 @@
 
 #include "cli_int.h"
 #include "metric.h"
+#include "escape.h"
 #include "daemon.h"
 #include "gatt.h"
 #include "ident.h"
@@ -23,13 +24,15 @@
 void
 cli_err(const char *fmt, ...)
 {
+	char msg[1024], safe[2048];
 	va_list ap;
 
-	fputs("dhohub: ", stderr);
+	/* Messages quote what the user typed or the store holds: escaped as
+	 * a whole, like the daemon's log lines. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "dhohub: %s\n", escape_str(msg, safe, sizeof(safe)));
 }
 
 /*
@@ -286,15 +289,15 @@ const struct cli_command cli_base_commands[] = {
 	{ "run", NULL, cmd_run, "run",
 	  "Run the daemon: broker session, rules, alert delivery. Logs to stderr;\n"
 	  "SIGTERM/SIGINT finish in-flight work and exit 0; SIGHUP reloads rules and teams.",
-	  false, true },
+	  false, true, false },
 	{ "check-config", NULL, cmd_check_config, "check-config",
-	  "Validate the configuration: exit 0, or 2 with FILE:LINE: message per error.", false, true },
+	  "Validate the configuration: exit 0, or 2 with FILE:LINE: message per error.", false, true, false },
 	{ "demo", NULL, cmd_demo, "demo [--duration D]",
 	  "Run a self-contained demo: a private Mosquitto, demo patients, simulated\n"
-	  "devices and the hub, with a live alert feed. Stops after D (default: Ctrl-C).", false, false },
+	  "devices and the hub, with a live alert feed. Stops after D (default: Ctrl-C).", false, false, false },
 	{ "decode", "gatt", cmd_decode_gatt, "decode gatt UUID HEX",
-	  "Decode one BLE GATT characteristic value and print it as JSON.", false, false },
-	{ NULL, NULL, NULL, NULL, NULL, false, false },
+	  "Decode one BLE GATT characteristic value and print it as JSON.", false, false, false },
+	{ NULL, NULL, NULL, NULL, NULL, false, false, false },
 };
 
 /* Every table, in the order --help lists them. A file with new commands
@@ -418,8 +421,8 @@ cli_main(int argc, char **argv)
 	rc = CLI_OK;
 	if (cmd->needs_store) {
 		db = c.db_override ? c.db_override : c.cfg->store_path;
-		if (store_open(db, c.cfg->durability == CFG_DURABILITY_FULL, &c.st, err,
-		               sizeof(err)) != DHO_OK) {
+		if (store_open(db, (c.cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0) |
+		               (cmd->creates_store ? STORE_CREATE : 0), &c.st, err, sizeof(err)) != DHO_OK) {
 			cli_err("%s", err);
 			rc = CLI_FAIL;
 		}

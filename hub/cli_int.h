@@ -49,6 +49,10 @@ struct cli_command {
 	const char *help;
 	bool needs_store;            /* open the database before fn */
 	bool warnings;               /* show the configuration's warnings */
+	/* The database may be created: only run, patient add and user add.
+	 * Every other command refuses a missing file, so that a --db with a
+	 * typo is an error and not an empty database that shows nothing. */
+	bool creates_store;
 };
 
 /* The tables of each file, listed in this order by --help. */

@@ -57,8 +57,10 @@ cmd_patient_add(struct cli *c, int argc, char **argv)
 	if (days) {
 		errno = 0;
 		long v = strtol(days, &end, 10);
-		if (*days == '\0' || *end != '\0' || errno || v < 0 || v > 3650) {
-			cli_err("patient add: --hospital-days '%s' is not a number of days 0-3650", days);
+		/* One range with [tenant:*] hospital_days. */
+		if (*days == '\0' || *end != '\0' || errno || v < 0 || v > CFG_HOSPITAL_DAYS_MAX) {
+			cli_err("patient add: --hospital-days '%s' is not a number of days 0-%d", days,
+			        CFG_HOSPITAL_DAYS_MAX);
 			return CLI_USAGE;
 		}
 		p.hospital_days = (int)v;
@@ -489,25 +491,25 @@ cmd_rule_list(struct cli *c, int argc, char **argv)
 const struct cli_command cli_patient_commands[] = {
 	{ "patient", "add", cmd_patient_add,
 	  "patient add ID --tenant T --program P --discharged DATE [--hospital-days N] [--team TEAM]",
-	  "Enroll a patient after discharge.", true, false },
+	  "Enroll a patient after discharge.", true, false, true },
 	{ "patient", "list", cmd_patient_list, "patient list [--json]", "List enrolled patients.",
-	  true, false },
+	  true, false, false },
 	{ "patient", "show", cmd_patient_show, "patient show ID [--json]",
-	  "Show a patient with devices, effective rules and open alerts.", true, false },
+	  "Show a patient with devices, effective rules and open alerts.", true, false, false },
 	{ "patient", "end", cmd_patient_end, "patient end ID [--at TIME]",
-	  "End the follow-up: no more rules, devices released.", true, false },
+	  "End the follow-up: no more rules, devices released.", true, false, false },
 	{ "device", "assign", cmd_device_assign, "device assign DEV --patient ID [--from TIME]",
 	  "Assign a device to a patient. Without --from a device new to the hub covers\n"
-	  "all its readings; a device moving from another patient starts now.", true, false },
+	  "all its readings; a device moving from another patient starts now.", true, false, false },
 	{ "device", "unassign", cmd_device_unassign, "device unassign DEV",
-	  "Release a device from its patient now.", true, false },
+	  "Release a device from its patient now.", true, false, false },
 	{ "device", "list", cmd_device_list, "device list [--json]", "List device assignments.",
-	  true, false },
+	  true, false, false },
 	{ "rule", "set", cmd_rule_set, "rule set --patient ID 'KEY = SPEC'",
-	  "Set a per-patient rule; it replaces the program's rule of the same key.", true, false },
+	  "Set a per-patient rule; it replaces the program's rule of the same key.", true, false, false },
 	{ "rule", "unset", cmd_rule_unset, "rule unset --patient ID KEY",
-	  "Remove a per-patient rule.", true, false },
+	  "Remove a per-patient rule.", true, false, false },
 	{ "rule", "list", cmd_rule_list, "rule list --patient ID [--json]",
-	  "List a patient's effective rules with their origin (program or patient).", true, false },
-	{ NULL, NULL, NULL, NULL, NULL, false, false },
+	  "List a patient's effective rules with their origin (program or patient).", true, false, false },
+	{ NULL, NULL, NULL, NULL, NULL, false, false, false },
 };
