@@ -289,21 +289,22 @@ const struct cli_command cli_base_commands[] = {
 	{ "run", NULL, cmd_run, "run",
 	  "Run the daemon: broker session, rules, alert delivery. Logs to stderr;\n"
 	  "SIGTERM/SIGINT finish in-flight work and exit 0; SIGHUP reloads rules and teams.",
-	  false, true, false },
+	  false, true },
 	{ "check-config", NULL, cmd_check_config, "check-config",
-	  "Validate the configuration: exit 0, or 2 with FILE:LINE: message per error.", false, true, false },
+	  "Validate the configuration: exit 0, or 2 with FILE:LINE: message per error.", false, true },
 	{ "demo", NULL, cmd_demo, "demo [--duration D]",
 	  "Run a self-contained demo: a private Mosquitto, demo patients, simulated\n"
-	  "devices and the hub, with a live alert feed. Stops after D (default: Ctrl-C).", false, false, false },
+	  "devices and the hub, with a live alert feed. Stops after D (default: Ctrl-C).", false, false },
 	{ "decode", "gatt", cmd_decode_gatt, "decode gatt UUID HEX",
-	  "Decode one BLE GATT characteristic value and print it as JSON.", false, false, false },
-	{ NULL, NULL, NULL, NULL, NULL, false, false, false },
+	  "Decode one BLE GATT characteristic value and print it as JSON.", false, false },
+	{ NULL, NULL, NULL, NULL, NULL, false, false },
 };
 
 /* Every table, in the order --help lists them. A file with new commands
  * adds its table here. */
 static const struct cli_command *const cli_tables[] = {
-	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands, NULL,
+	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands,
+	cli_deploy_commands, cli_web_commands, NULL,
 };
 
 static void
@@ -356,6 +357,24 @@ cli_actor(struct cli *c)
 		snprintf(c->actor, sizeof(c->actor), "%s", res->pw_name);
 	else
 		snprintf(c->actor, sizeof(c->actor), "uid:%u", (unsigned)getuid());
+}
+
+/*
+ * Whether cmd may create the database: only patient add and user add (run
+ * opens its own). Every other command refuses a missing file, so that a
+ * --db with a typo is an error and not an empty database that lists
+ * nothing, which a nurse could read as all clear.
+ */
+static bool
+cli_creates_store(const struct cli_command *cmd)
+{
+	static const char *const creators[][2] = { { "patient", "add" }, { "user", "add" } };
+
+	for (size_t i = 0; i < sizeof(creators) / sizeof(creators[0]); i++)
+		if (strcmp(cmd->name, creators[i][0]) == 0 && cmd->sub != NULL &&
+		    strcmp(cmd->sub, creators[i][1]) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -422,7 +441,8 @@ cli_main(int argc, char **argv)
 	if (cmd->needs_store) {
 		db = c.db_override ? c.db_override : c.cfg->store_path;
 		if (store_open(db, (c.cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0) |
-		               (cmd->creates_store ? STORE_CREATE : 0), &c.st, err, sizeof(err)) != DHO_OK) {
+		               (cli_creates_store(cmd) ? STORE_CREATE : 0), &c.st, err,
+		               sizeof(err)) != DHO_OK) {
 			cli_err("%s", err);
 			rc = CLI_FAIL;
 		}

@@ -160,10 +160,10 @@ cmd_resolve(struct cli *c, int argc, char **argv)
 const struct cli_command cli_alert_commands[] = {
 	{ "alerts", NULL, cmd_alerts,
 	  "alerts [--team TEAM] [--patient ID] [--state open|acked|resolved|all] [--json]",
-	  "List alerts; without --state, those not yet resolved.", true, false, false },
+	  "List alerts; without --state, those not yet resolved.", true, false },
 	{ "ack", NULL, cmd_ack, "ack ALERT --by USER [--note TEXT]",
-	  "Acknowledge an alert; the running daemon publishes the acked event.", true, false, false },
+	  "Acknowledge an alert; the running daemon publishes the acked event.", true, false },
 	{ "resolve", NULL, cmd_resolve, "resolve ALERT --by USER [--note TEXT]",
-	  "Resolve an alert; the running daemon publishes the resolved event.", true, false, false },
-	{ NULL, NULL, NULL, NULL, NULL, false, false, false },
+	  "Resolve an alert; the running daemon publishes the resolved event.", true, false },
+	{ NULL, NULL, NULL, NULL, NULL, false, false },
 };

@@ -6,7 +6,8 @@
  * dispatches to a command, and holds the helpers below; cli_patient.c has
  * the patient, device and rule commands; cli_list.c the listings (readings,
  * quarantine, stats, audit); cli_alert.c the alerts and the nurse's
- * actions. Each file has one table of its commands; a command is one row.
+ * actions; cli_deploy.c broker-acl and backup. Each file has one table
+ * of its commands; a command is one row.
  */
 #ifndef CLI_INT_H
 #define CLI_INT_H
@@ -49,10 +50,6 @@ struct cli_command {
 	const char *help;
 	bool needs_store;            /* open the database before fn */
 	bool warnings;               /* show the configuration's warnings */
-	/* The database may be created: only run, patient add and user add.
-	 * Every other command refuses a missing file, so that a --db with a
-	 * typo is an error and not an empty database that shows nothing. */
-	bool creates_store;
 };
 
 /* The tables of each file, listed in this order by --help. */
@@ -60,6 +57,8 @@ extern const struct cli_command cli_base_commands[];
 extern const struct cli_command cli_patient_commands[];
 extern const struct cli_command cli_list_commands[];
 extern const struct cli_command cli_alert_commands[];
+extern const struct cli_command cli_deploy_commands[];
+extern const struct cli_command cli_web_commands[];
 
 /* The state of a listing callback: text rows, or objects into arr. */
 struct cli_list {

@@ -309,13 +309,13 @@ cmd_audit(struct cli *c, int argc, char **argv)
 const struct cli_command cli_list_commands[] = {
 	{ "readings", NULL, cmd_readings,
 	  "readings --patient ID [--metric M] [--since TIME] [--json]",
-	  "List stored readings, oldest first.", true, false, false },
+	  "List stored readings, oldest first.", true, false },
 	{ "quarantine", NULL, cmd_quarantine, "quarantine [--since TIME] [--limit N] [--json]",
-	  "List messages and values the hub kept but could not accept, with reasons.", true, false, false },
+	  "List messages and values the hub kept but could not accept, with reasons.", true, false },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "Counts: readings, quarantined, alerts by state, outbox pending, last message.", true,
-	  false, false },
+	  false },
 	{ "audit", NULL, cmd_audit, "audit [--since TIME] [--json]",
-	  "The access and action log: who listed or changed what, and when.", true, false, false },
-	{ NULL, NULL, NULL, NULL, NULL, false, false, false },
+	  "The access and action log: who listed or changed what, and when.", true, false },
+	{ NULL, NULL, NULL, NULL, NULL, false, false },
 };

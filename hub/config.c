@@ -1662,3 +1662,60 @@ config_print_reference(FILE *out)
 		}
 	}
 }
+
+/* Text for a roff line: backslashes doubled, and a leading '.' or '\''
+ * kept from being read as a request. */
+static void
+cfg_roff(FILE *out, const char *text)
+{
+	if (text[0] == '.' || text[0] == '\'')
+		fputs("\\&", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\\')
+			fputs("\\e", out);
+		else if (*p == '-')
+			fputs("\\-", out);
+		else
+			fputc(*p, out);
+	}
+}
+
+void
+config_print_man(FILE *out)
+{
+	for (int k = 0; k < SEC_COUNT; k++) {
+		const struct cfg_section *s = &cfg_sections[k];
+
+		fprintf(out, ".SS [%s%s%s]\n", s->name, s->placeholder ? ":" : "",
+		        s->placeholder ? s->placeholder : "");
+		cfg_roff(out, s->help);
+		fputs(".\n", out);
+		for (size_t i = 0; i < s->nopts; i++) {
+			const struct cfg_opt *o = &s->opts[i];
+
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, o->name);
+			fputs(" = ", out);
+			cfg_roff(out, o->def ? o->def : "");
+			fputs("\"\n", out);
+			if (o->flags & CFG_REQUIRED)
+				fputs("(required) ", out);
+			cfg_roff(out, o->help);
+			fputs(o->def == NULL ? ".\n" : o->def[0] == '\0' ? ". Default: empty.\n"
+			      : ". Default: ", out);
+			if (o->def != NULL && o->def[0] != '\0') {
+				cfg_roff(out, o->def);
+				fputs(".\n", out);
+			}
+		}
+		if (s->extra_key != NULL) {
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, s->extra_key);
+			fputs(" = ", out);
+			cfg_roff(out, s->extra_value);
+			fputs("\"\n", out);
+			cfg_roff(out, s->extra_help);
+			fputs(".\n", out);
+		}
+	}
+}

@@ -153,4 +153,8 @@ int config_split_listen(const char *v, char *addr, size_t addrlen, int *port);
 /* Prints every option with its default and help, as the example config. */
 void config_print_reference(FILE *out);
 
+/* The same as roff for dhohub.conf(5): a .SS per section, a .TP per key
+ * with "key = default" and its help (docs/man/mangen.c puts it in). */
+void config_print_man(FILE *out);
+
 #endif

@@ -130,18 +130,26 @@ static void
 session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
 {
 	struct session *s = context;
-	char why[256], ssl_line[256];
+	char why[512], ssl_line[256];
 
 	why[0] = '\0';
 	if (s->tls) {
 		pthread_mutex_lock(&s->tls_mu);
-		memcpy(ssl_line, s->tls_why, sizeof(ssl_line));
+		memcpy(ssl_line, s->tls_why, sizeof(s->tls_why));
 		s->tls_why[0] = '\0';
 		pthread_mutex_unlock(&s->tls_mu);
 		if (tls_diagnose(s->url, s->ca_file, s->cert_file, s->key_file, 5000, why,
 		                 sizeof(why)) == DHO_OK)
 			snprintf(why, sizeof(why), "%s", ssl_line);
 	}
+	/* MQTT 3.1.1 CONNACK codes 4 and 5: the broker does not take the
+	 * user name and password. The password itself is never logged. */
+	if (why[0] == '\0' && resp != NULL && (resp->code == 4 || resp->code == 5))
+		snprintf(why, sizeof(why), "the broker refused the login as %s%s%s: %s (check "
+		         "[broker] username and password_file against the broker's password_file)",
+		         s->username[0] ? "user '" : "an anonymous client", s->username,
+		         s->username[0] ? "'" : "",
+		         resp->code == 4 ? "bad user name or password" : "not authorized");
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%s", resp && resp->message ? resp->message
 		         : MQTTAsync_strerror(resp ? resp->code : -1));

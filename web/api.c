@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef DHO_HAVE_ACTION
 #include "action.h"
-#endif
 #include "auth.h"
 #include "care.h"
 #include "ident.h"
@@ -145,9 +143,13 @@ api_login_failed(struct web_req *r, const char *user, const char *why)
 {
 	char detail[200];
 
+	/* The name is the client's: only a valid identifier goes into the
+	 * audit log as it is. */
+	const char *who = ident_valid(user) ? user : "-";
+
 	snprintf(detail, sizeof(detail), "addr=%s reason=%s", r->addr, why);
 	if (store_login_fail_add(r->st, user, r->addr, r->now) != DHO_OK ||
-	    web_audit(r, ident_valid(user) ? user : "-", "login.failed", user, detail) != DHO_OK) {
+	    web_audit(r, who, "login.failed", who, detail) != DHO_OK) {
 		api_db_error(r);
 		return;
 	}
@@ -177,7 +179,8 @@ api_throttled(struct web_req *r, const char *user)
 	snprintf(retry, sizeof(retry), "%" PRId64,
 	         oldest + API_THROTTLE_WINDOW - r->now > 0 ? oldest + API_THROTTLE_WINDOW - r->now : 1);
 	snprintf(detail, sizeof(detail), "addr=%s failures user=%d addr=%d", r->addr, nu, na);
-	web_audit(r, ident_valid(user) ? user : "-", "login.throttled", user, detail);
+	web_audit(r, ident_valid(user) ? user : "-", "login.throttled",
+	          ident_valid(user) ? user : "-", detail);
 	o = json_object();
 	json_object_set_new(o, "error", json_string("too many failed log-ins; try again later"));
 	web_json_h(r, MHD_HTTP_TOO_MANY_REQUESTS, o, "Retry-After", retry, NULL, NULL);
@@ -473,7 +476,10 @@ api_alerts(struct web_req *r)
 	/* team narrows the user's own teams; a team not hers selects nothing. */
 	if (team != NULL) {
 		teams[0] = team;
-		f.nteams = 1;
+		f.nteams = 0;
+		for (size_t i = 0; i < r->user.nteams; i++)
+			if (strcmp(r->user.teams[i], team) == 0)
+				f.nteams = 1;
 	} else {
 		f.nteams = scope_teams(r, teams, STORE_TEAMS_MAX);
 	}
@@ -565,7 +571,6 @@ api_alert(struct web_req *r)
 	api_alert_send(r, MHD_HTTP_OK, &r->alert, true);
 }
 
-#ifdef DHO_HAVE_ACTION
 /* If-Match: VERSION, bare or as the quoted ETag this API sends; -1 when
  * absent. */
 static int
@@ -683,19 +688,6 @@ api_resolve(struct web_req *r)
 	api_act(r, ACTION_RESOLVE);
 }
 
-#else
-static void
-api_ack(struct web_req *r)
-{
-	web_error(r, 501, "not yet");
-}
-
-static void
-api_resolve(struct web_req *r)
-{
-	web_error(r, 501, "not yet");
-}
-#endif
 
 /* ---- patients ---- */
 

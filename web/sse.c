@@ -18,7 +18,10 @@
  * wait on cond, which the poller broadcasts after each batch and sse_stop()
  * at the end.
  */
+/* POLLRDHUP: Linux tells a peer's hang-up without a read. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +69,7 @@ struct sse_client {
 	int64_t last;               /* the last event id this stream passed */
 	int64_t sent_alert, sent_version;
 	time_t last_write;
+	int fd;                     /* the connection's socket, to notice a hang-up */
 	char *pending;              /* formatted, not yet written */
 	size_t plen, poff;
 };
@@ -321,6 +325,18 @@ sse_drain(struct sse_client *c, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+/* Whether the client hung up. A quiet stream writes only every
+ * SSE_KEEPALIVE_S seconds, and only a write would tell libmicrohttpd; a
+ * look at the socket frees the stream's place under the cap sooner. */
+static bool
+sse_gone(const struct sse_client *c)
+{
+	struct pollfd p = { c->fd, POLLRDHUP, 0 };
+
+	return c->fd >= 0 && poll(&p, 1, 0) > 0 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 /*
  * libmicrohttpd's content reader, on the connection's own thread: it may
  * block. It returns what is pending, else waits (a second at a time) for
@@ -368,6 +384,8 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 		}
 		pthread_mutex_unlock(&s->lock);
+		if (sse_gone(c))
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (gap)
 			sse_catch_up(c);
 	}
@@ -406,6 +424,12 @@ sse_handle(struct web_req *r)
 	c->nteams = r->user.nteams;
 	c->sent_alert = -1;
 	c->last_write = time(NULL);
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		c->fd = ci ? ci->connect_fd : -1;
+	}
 	pthread_mutex_lock(&s->lock);
 	full = s->streams >= WEB_STREAMS_MAX || s->stopping;
 	if (!full)

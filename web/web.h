@@ -16,13 +16,4 @@
  */
 int web_run(const struct config *cfg, const char *db_path);
 
-/*
- * `dhohub user add|list|disable|passwd|totp` on st (contract section 8);
- * sub is the word after `user`, argv what follows it. actor names the
- * operator in the audit rows. Returns the contract's exit code.
- */
-struct store;
-int web_user_cmd(const struct config *cfg, struct store *st, const char *actor,
-                 const char *sub, int argc, char **argv);
-
 #endif

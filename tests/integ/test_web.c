@@ -29,6 +29,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <liboath/oath.h>
 
 #include "harness.h"
 
@@ -312,9 +313,11 @@ struct stream {
 };
 
 static void
-stream_open(struct web *w, const struct who *u, const char *last_id, struct stream *s)
+stream_open_from(struct web *w, const struct who *u, const char *last_id, struct stream *s,
+                 const char *from)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)w->port) };
+	struct sockaddr_in src = { .sin_family = AF_INET };
 	char req[512];
 	int n;
 
@@ -322,6 +325,8 @@ stream_open(struct web *w, const struct who *u, const char *last_id, struct stre
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(s->fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&src, sizeof(src)), 0);
 	assert_int_equal(connect(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	n = snprintf(req, sizeof(req),
 	             "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\n"
@@ -329,6 +334,12 @@ stream_open(struct web *w, const struct who *u, const char *last_id, struct stre
 	             w->port, u->cookie, last_id ? "Last-Event-ID: " : "", last_id ? last_id : "",
 	             last_id ? "\r\n" : "");
 	assert_int_equal(write(s->fd, req, (size_t)n), n);
+}
+
+static void
+stream_open(struct web *w, const struct who *u, const char *last_id, struct stream *s)
+{
+	stream_open_from(w, u, last_id, s, "127.0.0.1");
 }
 
 /* Reads until the stream holds needle after what was seen before, or
@@ -356,6 +367,27 @@ stream_wait(struct stream *s, const char *needle, double secs)
 		if (got <= 0)
 			return false;
 		s->len += (size_t)got;
+	}
+}
+
+/* Opens a stream and waits until it is subscribed; a 503 (closed streams
+ * whose hang-up the server has not noticed yet still count) is tried again
+ * for up to 10 s. */
+static void
+stream_subscribe(struct web *w, const struct who *u, const char *last_id, struct stream *s)
+{
+	double until = mono_now() + 10;
+
+	for (;;) {
+		stream_open(w, u, last_id, s);
+		if (!stream_wait(s, "HTTP/1.1 ", 10))
+			fail_msg("no answer to a stream");
+		if (strstr(s->buf, "HTTP/1.1 200") != NULL && stream_wait(s, ": subscribed", 10))
+			return;
+		close(s->fd);
+		if (mono_now() > until)
+			fail_msg("a stream was not subscribed: %.300s", s->buf);
+		usleep(200 * 1000);
 	}
 }
 
@@ -391,9 +423,11 @@ test_login_and_throttling(void **state)
 	struct reply *r;
 
 	(void)state;
-	web_start(&w, e);
+	/* user add creates the database; web serves only an existing one. */
+	w.e = e;
 	user_add(&w, "kari", "nurse", HOME);
 	user_add(&w, "revisor", "auditor", NULL);
+	web_start(&w, e);
 
 	expect(http(&w, NULL, "GET", "/healthz", NULL, NULL), 200, "healthz");
 	expect(http(&w, NULL, "GET", "/api/v1/alerts", NULL, NULL), 401, "no session");
@@ -460,6 +494,40 @@ test_login_and_throttling(void **state)
 	expect(http(&w, &a, "GET", "/api/v1/alerts", NULL, NULL), 403, "auditor and alerts");
 	expect(http(&w, &a, "GET", "/api/v1/patients", NULL, NULL), 403, "auditor and patients");
 	expect(http(&w, &u, "GET", "/api/v1/audit", NULL, NULL), 403, "nurse and audit");
+
+	/* TOTP: once a user has a secret, a log-in needs its code, and a code
+	 * is good once. */
+	{
+		char *uri = NULL, *raw = NULL, code[8], body[256];
+		const char *sec;
+		size_t rawlen = 0;
+		struct who t;
+
+		user_add(&w, "tove", "nurse", HOME);
+		assert_int_equal(cli(e, &uri, "user totp tove"), 0);
+		assert_non_null(strstr(uri, "otpauth://totp/dhohub:tove?secret="));
+		sec = strstr(uri, "secret=") + 7;
+		assert_int_equal(oath_init(), OATH_OK);
+		assert_int_equal(oath_base32_decode(sec, strcspn(sec, "&"), &raw, &rawlen), OATH_OK);
+		assert_int_equal(oath_totp_generate(raw, rawlen, time(NULL), 30, 0, 6, code), OATH_OK);
+		free(raw);
+		free(uri);
+		http_from = "127.0.0.5";
+		r = http(&w, NULL, "POST", "/api/v1/session",
+		         "{\"user\": \"tove\", \"password\": \"" PASSWORD "\"}", NULL);
+		expect(r, 401, "no one-time code");
+		assert_true(json_is_true(json_object_get(r->json, "otp")));
+		snprintf(body, sizeof(body),
+		         "{\"user\": \"tove\", \"password\": \"" PASSWORD "\", \"otp\": \"%s\"}", code);
+		r = http(&w, NULL, "POST", "/api/v1/session", body, NULL);
+		expect(r, 200, "log-in with a one-time code");
+		snprintf(t.cookie, sizeof(t.cookie), "%.*s", (int)strcspn(r->set_cookie, ";"),
+		         r->set_cookie);
+		expect(http(&w, &t, "GET", "/api/v1/session", NULL, NULL), 200, "TOTP session");
+		expect(http(&w, NULL, "POST", "/api/v1/session", body, NULL), 401, "a code used twice");
+		assert_true(audited(e, "tove", "login.failed", "tove"));
+		http_from = "127.0.0.1";
+	}
 
 	/* Log-out needs the CSRF token and ends the session. */
 	expect(http(&w, &u, "DELETE", "/api/v1/session", NULL, NULL), 403, "log-out without CSRF");
@@ -689,11 +757,33 @@ test_events(void **state)
 		assert_true(strtoll(got, NULL, 10) > strtoll(last, NULL, 10));
 	}
 
+	/* At most 100 streams at once (over two addresses: one address may
+	 * hold 64 connections); then 503. Up to two streams of this test may
+	 * still be open, so the refusal comes at the 99th to 101st. */
+	{
+		static struct stream many[110];
+		int n = 0;
+		bool refused = false;
+
+		while (n < 110 && !refused) {
+			struct stream *m = &many[n++];
+
+			stream_open_from(&w, &kari, NULL, m, n <= 55 ? "127.0.0.2" : "127.0.0.3");
+			if (!stream_wait(m, "HTTP/1.1 ", 10))
+				fail_msg("no answer to stream %d", n);
+			refused = strstr(m->buf, "HTTP/1.1 503") != NULL;
+			if (!refused && !stream_wait(m, ": subscribed", 10))
+				fail_msg("stream %d: %.300s", n, m->buf);
+		}
+		if (!refused || n < 99)
+			fail_msg("the cap of 100 streams: refused %d at stream %d", refused, n);
+		for (int i = 0; i < n; i++)
+			stream_close(&many[i]);
+	}
+
 	/* SIGTERM with streams open: exit 0 within 2 s. */
-	stream_open(&w, &kari, NULL, &s2);
-	stream_open(&w, &kari, "0", &s3);
-	assert_true(stream_wait(&s2, ": subscribed", 10));
-	assert_true(stream_wait(&s3, ": subscribed", 10));
+	stream_subscribe(&w, &kari, NULL, &s2);
+	stream_subscribe(&w, &kari, "0", &s3);
 	took = web_stop(&w);
 	if (took > 2.0)
 		fail_msg("dhohub web took %.2f s to exit on SIGTERM with streams open", took);
@@ -723,6 +813,8 @@ test_tls(void **state)
 	         e->dir);
 	/* web_start() appends [http] listen: the keys must share the section. */
 	w.e = e;
+	/* web serves only an existing database; user add creates it. */
+	user_add(&w, "kari", "nurse", HOME);
 	w.port = free_port();
 	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "listen = 127.0.0.1:%d\n", w.port);
 	env_conf_append(e, conf);
