@@ -74,7 +74,10 @@ struct hub_hooks {
 	struct hub *h;
 	pthread_t thread;
 	CURLM *multi;
-	struct webhook_queue *q;     /* one per team that had pending events */
+	/* One per team that had pending events, each allocated on its own:
+	 * a transfer in flight points at its queue (CURLOPT_PRIVATE), so a
+	 * queue never moves. */
+	struct webhook_queue **q;
 	size_t nq;
 };
 
@@ -105,18 +108,21 @@ webhook_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 static struct webhook_queue *
 webhook_queue(struct hub_hooks *w, const char *team)
 {
-	struct webhook_queue *grown;
+	struct webhook_queue **grown, *q;
 
 	for (size_t i = 0; i < w->nq; i++)
-		if (strcmp(w->q[i].team, team) == 0)
-			return &w->q[i];
-	grown = realloc(w->q, (w->nq + 1) * sizeof(*w->q));
-	if (grown == NULL)
+		if (strcmp(w->q[i]->team, team) == 0)
+			return w->q[i];
+	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
+	if ((grown = realloc(w->q, (w->nq + 1) * sizeof(*w->q))) == NULL) {
+		free(q);
+		return NULL;
+	}
 	w->q = grown;
-	memset(&w->q[w->nq], 0, sizeof(w->q[0]));
-	snprintf(w->q[w->nq].team, sizeof(w->q[0].team), "%s", team);
-	return &w->q[w->nq++];
+	snprintf(q->team, sizeof(q->team), "%s", team);
+	w->q[w->nq++] = q;
+	return q;
 }
 
 static int
@@ -191,7 +197,7 @@ webhook_start_due(struct hub_hooks *w)
 	int rc;
 
 	for (size_t i = 0; i < w->nq; i++)
-		w->q[i].seen = false;
+		w->q[i]->seen = false;
 	pthread_mutex_lock(&w->h->lock);
 	rc = store_outbox_hook_teams(w->h->st, webhook_mark_team, w);
 	pthread_mutex_unlock(&w->h->lock);
@@ -200,7 +206,7 @@ webhook_start_due(struct hub_hooks *w)
 		return;
 	}
 	for (size_t i = 0; i < w->nq; i++) {
-		struct webhook_queue *q = &w->q[i];
+		struct webhook_queue *q = w->q[i];
 		const struct cfg_team *t;
 		char *body = NULL;
 		bool gone = false;
@@ -307,8 +313,8 @@ webhook_sleep_ms(const struct hub_hooks *w)
 	int64_t now = mono_ms(), ms = HOOKS_IDLE_MS;
 
 	for (size_t i = 0; i < w->nq; i++)
-		if (w->q[i].curl == NULL && w->q[i].next_ms > now && w->q[i].next_ms - now < ms)
-			ms = w->q[i].next_ms - now;
+		if (w->q[i]->curl == NULL && w->q[i]->next_ms > now && w->q[i]->next_ms - now < ms)
+			ms = w->q[i]->next_ms - now;
 	return (int)ms;
 }
 
@@ -383,8 +389,10 @@ hub_webhooks_stop(struct hub *h)
 	pthread_join(w->thread, NULL);
 	/* Requests in flight are abandoned: their events stay in the outbox
 	 * and are sent again by the next run. */
-	for (size_t i = 0; i < w->nq; i++)
-		webhook_finish(w, &w->q[i]);
+	for (size_t i = 0; i < w->nq; i++) {
+		webhook_finish(w, w->q[i]);
+		free(w->q[i]);
+	}
 	curl_multi_cleanup(w->multi);
 	free(w->q);
 	free(w);
