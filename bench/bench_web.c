@@ -77,7 +77,7 @@ fill(const char *db)
 	int64_t t0 = bench_now_ns(), rows = 0;
 	int rc;
 
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(db, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "bench_web: %s\n", err);
 		exit(1);
 	}

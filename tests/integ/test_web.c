@@ -423,9 +423,11 @@ test_login_and_throttling(void **state)
 	struct reply *r;
 
 	(void)state;
-	web_start(&w, e);
+	/* user add creates the database; web serves only an existing one. */
+	w.e = e;
 	user_add(&w, "kari", "nurse", HOME);
 	user_add(&w, "revisor", "auditor", NULL);
+	web_start(&w, e);
 
 	expect(http(&w, NULL, "GET", "/healthz", NULL, NULL), 200, "healthz");
 	expect(http(&w, NULL, "GET", "/api/v1/alerts", NULL, NULL), 401, "no session");
@@ -811,6 +813,8 @@ test_tls(void **state)
 	         e->dir);
 	/* web_start() appends [http] listen: the keys must share the section. */
 	w.e = e;
+	/* web serves only an existing database; user add creates it. */
+	user_add(&w, "kari", "nurse", HOME);
 	w.port = free_port();
 	snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "listen = 127.0.0.1:%d\n", w.port);
 	env_conf_append(e, conf);
