@@ -134,7 +134,8 @@ async function main() {
     check("the reason is in bokmål", items.some((i) => /under rød grense 88/.test(i.text)), items.map((i) => i.text).join(" | "));
     check("the latest value has its age", items.every((i) => /for (\d+ min|\d+ t|under ett min) siden/.test(i.text)));
     const counts = await kari.$eval("[data-count=red]", (e) => e.textContent);
-    check("the counts are at the top", counts === mine.filter((a) => a.severity === "red").length + " røde", counts);
+    const nred = mine.filter((a) => a.severity === "red").length;
+    check("the counts are at the top", counts === nred + (nred === 1 ? " rød" : " røde"), counts);
     await shot(kari, "triage.png");
 
     /* ---- a second session, Anne's, that must follow without a reload ---- */
@@ -208,11 +209,28 @@ async function main() {
     check("the bands are on the canvas", colours.red > 500 && colours.yellow > 500, JSON.stringify(colours));
     check("the readings table is there", (await kari.$$("#readings tbody tr")).length >= 20);
     check("the limits are there", /rød < 88/.test(await kari.$eval("main", (e) => e.innerText)));
+    check("the timeline has the ack", /kvittert av kari/.test(await kari.$eval("main", (e) => e.innerText)));
     await shot(kari, "patient.png");
     await kari.click('.range button[data-days="30"]');
     await kari.waitForSelector('.range button[data-days="30"][aria-pressed="true"]', { timeout: WAIT });
     await kari.waitForSelector('figure.chart[data-metric="spo2"] canvas', { timeout: WAIT });
     check("the 30-day view draws too", true);
+
+    /* ---- kvitter with a note, through its dialog ---- */
+    await kari.goto(URL_ + "/#/", { waitUntil: "domcontentloaded" });
+    const last = mine.find((a) => a.id !== target.id && a.id !== other.id);
+    if (last) {
+      const lsel = `#alerts [data-alert="${last.id}"]`;
+      await kari.waitForSelector(`${lsel} button[data-action="ack-note"]`, { timeout: WAIT });
+      await kari.click(`${lsel} button[data-action="ack-note"]`);
+      await kari.waitForSelector("dialog[open] textarea[name=note]", { timeout: WAIT });
+      await kari.type("dialog[open] textarea[name=note]", "Pasienten hadde gått trapper, ny måling om en time");
+      await kari.click("dialog[open] button[type=submit]");
+      await kari.waitForSelector(`${lsel}[data-state="acked"]`, { timeout: WAIT });
+      check("kvitter with a note shows the note", /Pasienten hadde gått trapper/.test(await kari.$eval(lsel, (e) => e.innerText)));
+      await new Promise((r) => setTimeout(r, 2600));
+      await shot(kari, "triage-acked.png");
+    }
 
     /* ---- a patient of another team is not Kari's to see ---- */
     await kari.goto(URL_ + "/#/patients/" + encodeURIComponent(foreign[0].patient), { waitUntil: "domcontentloaded" });

@@ -16,6 +16,7 @@
 #include "dho.h"
 #include "escape.h"
 #include "ident.h"
+#include "strmap.h"
 #include "timefmt.h"
 
 #define EXPECT(row, cond)                                                        \
@@ -373,33 +374,48 @@ test_escape_cut(void **state)
 	assert_string_equal(out, "...");
 }
 
-/* A nurse's note: bounded UTF-8 text without control characters. */
+/* The map finds what it holds, inserts zero-filled values, never holds
+ * more than its maximum (it starts again when full) and grows past its
+ * first allocation with every key still found. */
 static void
-test_text(void **state)
+test_strmap(void **state)
 {
-	static const char *const good[] = {
-		"", "called patient", "ringte pasienten, ok \xc3\xa6\xc3\xb8\xc3\xa5",
-		"\xe2\x82\xac 5", "\xf0\x9f\x98\x80", "\xef\xbf\xbd",
-	};
-	static const char *const bad[] = {
-		"two\nlines", "tab\there", "esc \x1b[31m", "del \x7f", "c1 \xc2\x85",
-		"cut \xc3", "lone \x80", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
-		"too high \xf4\x90\x80\x80", "bad byte \xff",
-	};
-	char s[258];
+	struct strmap *m = NULL;
+	char key[32], long_key[STRMAP_KEY_MAX + 2];
+	int *v;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		EXPECT(good[i], ident_text_valid(good[i], 255));
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EXPECT(bad[i], !ident_text_valid(bad[i], 255));
-	assert_false(ident_text_valid(NULL, 255));
-	memset(s, 'n', 255);
-	s[255] = '\0';
-	assert_true(ident_text_valid(s, 255));
-	s[255] = 'n';
-	s[256] = '\0';
-	assert_false(ident_text_valid(s, 255));
+	assert_int_equal(strmap_new(0, 10, &m), DHO_EINVAL);
+	assert_int_equal(strmap_new(sizeof(int), 1000, &m), DHO_OK);
+	assert_null(strmap_get(m, "absent"));
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "P%d", i);
+		assert_non_null(v = strmap_put(m, key));
+		assert_int_equal(*v, 0);
+		*v = i + 1;
+	}
+	assert_int_equal(strmap_count(m), 1000);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "P%d", i);
+		assert_non_null(v = strmap_get(m, key));
+		assert_int_equal(*v, i + 1);
+	}
+	/* A key already held keeps its value. */
+	assert_int_equal(*(int *)strmap_put(m, "P7"), 8);
+	assert_int_equal(strmap_count(m), 1000);
+	/* Full: the next new key drops every other entry. */
+	assert_non_null(v = strmap_put(m, "new"));
+	assert_int_equal(*v, 0);
+	assert_int_equal(strmap_count(m), 1);
+	assert_null(strmap_get(m, "P7"));
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	assert_null(strmap_put(m, long_key));
+	assert_null(strmap_get(m, long_key));
+	strmap_clear(m);
+	assert_int_equal(strmap_count(m), 0);
+	assert_null(strmap_get(m, "new"));
+	strmap_free(m);
 }
 
 int
@@ -414,8 +430,8 @@ main(void)
 		cmocka_unit_test(test_ident),
 		cmocka_unit_test(test_team),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_escape_cut),
-		cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,12 @@ function errorText(r) {
 
 function sevWord(sev) { return sev === "red" ? t("red") : sev === "yellow" ? t("yellow") : sev; }
 
+/* "Rødt varsel" / "Red alert": the severity with its noun, for screen readers. */
+function sevAlert(sev) {
+  const w = t("alert_" + sev);
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
+
 function sevBadge(sev) {
   return h("span", { class: "sev " + sev }, sevWord(sev));
 }
@@ -127,8 +133,9 @@ function stateParts(a, d) {
   const parts = [];
   if (a.state === "resolved") {
     const ev = lastEvent(d, "resolved") || (a.event === "resolved" ? a : null);
-    const by = ev && ev.by === "auto" ? t("by_auto") : (ev && ev.by) || "?";
-    parts.push({ cls: "resolved", text: t("state_resolved", { by, time: ev ? I18N.when(ev.at) : "" }), note: ev && ev.note });
+    const time = ev ? I18N.when(ev.at) : "";
+    parts.push({ cls: "resolved", note: ev && ev.note, text: ev && ev.by === "auto"
+      ? t("state_resolved_auto", { time }) : t("state_resolved", { by: (ev && ev.by) || "?", time }) });
   } else if (a.state === "acked") {
     const ev = lastEvent(d, "acked") || (a.event === "acked" ? a : null);
     const by = a.acked_by || (ev && ev.by) || "?";
@@ -182,7 +189,7 @@ function alertItem(a, d) {
   h("div", {}, sevBadge(a.severity), h("span", { class: "id" }, a.id)),
   h("div", {},
     h("div", { class: "head", id: headId },
-      h("span", { class: "sr" }, sevWord(a.severity) + " " + t("triage").toLowerCase() + ": "),
+      h("span", { class: "sr" }, sevAlert(a.severity) + ": "),
       h("a", { class: "patient", href: "#/patients/" + encodeURIComponent(a.patient) }, a.patient),
       reasonEl(a)),
     h("dl", { class: "facts" },
@@ -377,7 +384,7 @@ function startEvents() {
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || !d.id) return;
     App.changed.add(d.id);
-    if (d.event === "opened") announce(t("new_alert", { sev: sevWord(d.severity).toLowerCase(), id: d.id }));
+    if (d.event === "opened") announce(t("new_alert", { what: sevAlert(d.severity).toLowerCase(), id: d.id }));
     else announce(t("changed_alert", { id: d.id, what: t("ev_" + d.event, { by: "", team: "" }).trim() }));
     scheduleRefresh();
   });
@@ -623,6 +630,8 @@ function renderPatient(pt, alerts, ds, readings) {
   for (const r of readings) if (!metrics.includes(r.metric)) metrics.push(r.metric);
 
   const to = Date.now() / 1000, from = to - App.days * 86400;
+  const discharged = pt.discharged ? Date.parse(pt.discharged) / 1000 : NaN;
+  const followStart = isFinite(discharged) ? discharged : null;
   const chartsEl = h("div", { class: "charts" });
   const range = h("div", { class: "range", role: "group", "aria-label": t("charts") },
     [7, 30].map((n) => h("button", { type: "button", "aria-pressed": String(App.days === n), dataset: { days: String(n) },
@@ -634,7 +643,7 @@ function renderPatient(pt, alerts, ds, readings) {
     h("h3", { id: "limits-title" }, t("limits")),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rule")), h("th", { scope: "col" }, t("spec")),
       h("th", { scope: "col" }, t("origin")))),
-    h("tbody", {}, rules.map((r) => h("tr", {},
+    h("tbody", {}, sortedRules(rules).map((r) => h("tr", {},
       h("td", {}, ruleTitle(r.key)), h("td", {}, limitsText(r)),
       h("td", {}, r.origin === "patient" ? t("limit_patient") : t("limit_program")))))));
 
@@ -665,9 +674,10 @@ function renderPatient(pt, alerts, ds, readings) {
   const tlSec = h("section", { class: "panel", "aria-labelledby": "tl-title" },
     h("h3", { id: "tl-title" }, t("timeline")),
     timeline.length ? h("ol", { class: "timeline" }, timeline.slice(0, 100).map((e) =>
-      h("li", {}, h("time", { datetime: e.at }, I18N.dateTime(e.at)),
+      h("li", {}, h("time", { datetime: e.at, title: I18N.dateTime(e.at) }, I18N.when(e.at)),
         h("span", {}, sevBadgeSmall(e.severity), " ", e.id + ": ",
-          t("ev_" + e.event, { by: e.by === "auto" ? t("by_auto") : e.by || "", team: I18N.team(e.team) }),
+          e.event === "resolved" && e.by === "auto" ? t("ev_resolved_auto")
+            : t("ev_" + e.event, { by: e.by || "", team: I18N.team(e.team) }),
           e.event === "opened" || e.event === "raised" || e.event === "recurred" ? " – " + I18N.reason(e.reason).text : "",
           e.note ? h("span", { class: "note" }, " «" + e.note + "»") : null))))
       : h("p", {}, t("no_events")));
@@ -693,9 +703,11 @@ function renderPatient(pt, alerts, ds, readings) {
   App.charts = [];
   for (const [m, fig, plot] of figs) {
     const mine = readings.filter((r) => r.metric === m);
-    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any"));
+    /* Without a missing rule of its own a metric's gaps are marked past
+     * 26 hours, the programs' usual daily limit (docs/workspace.md). */
+    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any")) || 26 * 3600;
     const s = Chart.draw(plot, { metric: m, unit: mine.length ? mine[0].unit : "", readings: mine,
-      limits: thresholds(m), maxGap: miss, from, to });
+      limits: thresholds(m), maxGap: miss, start: followStart, from, to });
     App.charts.push([s.chart, plot]);
     plot.setAttribute("aria-label", t("chart_label", { metric: I18N.metricName(m), days: App.days, n: s.n,
       y: s.yellow, r: s.red, g: s.gaps }));
@@ -703,6 +715,13 @@ function renderPatient(pt, alerts, ds, readings) {
     fig.dataset.gaps = String(s.gaps);
     fig.dataset.bands = String(thresholds(m).length);
   }
+}
+
+/* The limits table: by metric, each metric's threshold before its other rules. */
+function sortedRules(rules) {
+  const order = { threshold: 0, trend: 1, baseline: 2, missing: 3, news2: 4 };
+  return rules.slice().sort((a, b) => ruleMetric(a.key).localeCompare(ruleMetric(b.key)) ||
+    (order[a.key.split(".")[0]] ?? 9) - (order[b.key.split(".")[0]] ?? 9));
 }
 
 function sevBadgeSmall(sev) { return sev ? h("span", { class: "sev " + sev }, sevWord(sev)) : null; }
