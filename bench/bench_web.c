@@ -233,8 +233,17 @@ login(struct nurse *u)
 	curl_easy_setopt(u->c, CURLOPT_HEADERFUNCTION, cookie_of);
 	curl_easy_setopt(u->c, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(u->c, CURLOPT_TIMEOUT, 60L);
-	if (curl_easy_perform(u->c) != CURLE_OK ||
-	    curl_easy_getinfo(u->c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+	/* The log-ins come while `run` starts on a large database: a 503
+	 * (the database busy) is tried again. */
+	for (int tries = 0; tries < 5; tries++) {
+		status = 0;
+		if (curl_easy_perform(u->c) == CURLE_OK)
+			curl_easy_getinfo(u->c, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 503)
+			break;
+		sleep(1);
+	}
+	if (status != 200) {
 		fprintf(stderr, "bench_web: nurse%02d cannot log in (%ld)\n", u->n, status);
 		exit(1);
 	}
