@@ -25,6 +25,7 @@ const App = {
   days: 7,
   lastLoad: null,
   charts: [],          /* [uPlot, its element] on the patient view */
+  moved: [],           /* alerts that escalated away from the nurse's teams */
 };
 
 /* ---------- small helpers ---------- */
@@ -384,10 +385,31 @@ function startEvents() {
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || !d.id) return;
     App.changed.add(d.id);
+    movedAway(d);
     if (d.event === "opened") announce(t("new_alert", { what: sevAlert(d.severity).toLowerCase(), id: d.id }));
     else announce(t("changed_alert", { id: d.id, what: t("ev_" + d.event, { by: "", team: "" }).trim() }));
     scheduleRefresh();
   });
+}
+
+/* An alert that escalated to a team that is not hers leaves her list: she
+ * is told where it went, so that she does not lose track of it. */
+function movedAway(d) {
+  if (d.event !== "escalated" || !d.team || (App.me.teams || []).includes(d.team)) return;
+  const was = App.alerts.find((a) => a.id === d.id);
+  if (!was || App.moved.some((m) => m.id === d.id)) return;
+  App.moved.push({ id: d.id, patient: was.patient, severity: was.severity, team: d.team, at: new Date().toISOString() });
+}
+
+function movedEl() {
+  return h("div", { id: "moved", role: "status" }, App.moved.map((m) =>
+    h("p", { class: "moved", dataset: { moved: m.id } },
+      sevBadgeSmall(m.severity), " ",
+      t("moved", { id: m.id, patient: m.patient, team: I18N.team(m.team), time: I18N.when(m.at) }), " ",
+      h("button", { type: "button", class: "secondary", onclick: () => {
+        App.moved = App.moved.filter((x) => x.id !== m.id);
+        document.getElementById("moved").replaceWith(movedEl());
+      } }, t("dismiss")))));
 }
 
 function stopEvents() {
@@ -513,13 +535,14 @@ function renderTriage(list, ds) {
   document.title = "dhohub · " + t("triage") + (App.counts.length ? ` (${App.counts.length})` : "");
   let root = document.getElementById("triage");
   if (!root) {
-    root = h("div", { id: "triage" }, h("div", { id: "counts" }), filtersEl(),
+    root = h("div", { id: "triage" }, h("div", { id: "counts" }), h("div", { id: "moved" }), filtersEl(),
       h("h2", { class: "sr", id: "list-title" }, t("triage")), h("div", { id: "list" }));
     main().replaceChildren(root);
   }
   const counts = countsEl(App.counts);
   counts.id = "counts";
   document.getElementById("counts").replaceWith(counts);
+  document.getElementById("moved").replaceWith(movedEl());
   const old = new Map([...root.querySelectorAll("#alerts > [data-alert]")].map((e) => [e.dataset.alert, e]));
   const items = list.map((a, i) => {
     const o = old.get(a.id);
