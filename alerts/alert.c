@@ -150,6 +150,12 @@ alert_event_object(const struct alert *a, const char *event, dho_time_t at)
 	return alert_event_build(a, event, at, false);
 }
 
+void *
+alert_event_exact(const struct alert *a, const char *event, dho_time_t at)
+{
+	return alert_event_build(a, event, at, true);
+}
+
 int
 alert_event_json(const struct alert *a, const char *event, dho_time_t at, char **out)
 {

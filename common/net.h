@@ -1,8 +1,28 @@
 /*
- * net.h: socket options the libraries we use do not set.
+ * net.h: network addresses as the configuration writes them, and socket
+ * options the libraries we use do not set.
  */
 #ifndef NET_H
 #define NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Room for a host name or address (DNS names are at most 253 bytes). */
+#define NET_HOST_MAX 256
+/* Room for a port number, 1-65535. */
+#define NET_PORT_MAX 6
+
+/*
+ * The one grammar of HOST[:PORT] (an IPv6 address as [ADDRESS][:PORT]),
+ * with nothing after it: the broker's url and a Modbus TCP source's use it.
+ * host (NET_HOST_MAX bytes) gets the host without brackets, port
+ * (NET_PORT_MAX bytes) the port or "" when there is none; either may be
+ * NULL when the caller only checks. need_port makes a missing port an
+ * error. DHO_OK, or DHO_EINVAL with a sentence in why (whylen bytes).
+ */
+int net_parse_hostport(const char *s, bool need_port, char *host, char *port, char *why,
+                       size_t whylen);
 
 /*
  * Turns off Nagle's algorithm (TCP_NODELAY) on every TCP socket of this

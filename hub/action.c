@@ -6,6 +6,7 @@
 
 #include "action.h"
 #include "alert.h"
+#include "escape.h"
 #include "ident.h"
 
 static const char *
@@ -46,7 +47,7 @@ action_apply(struct store *st, struct engine *e, const struct action *a,
 		snprintf(why, whylen, "note is longer than %d bytes", ACTION_NOTE_MAX);
 		return DHO_EINVAL;
 	}
-	if (!ident_text_valid(note, ACTION_NOTE_MAX)) {
+	if (!escape_clean(note, strlen(note))) {
 		snprintf(why, whylen, "note has control characters or is not valid UTF-8");
 		return DHO_EINVAL;
 	}

@@ -36,6 +36,7 @@
 #include "config.h"
 #include "ident.h"
 #include "log.h"
+#include "net.h"
 #include "timefmt.h"
 
 /* Enum fields are stored through an int; this holds for every ABI we build on. */
@@ -399,56 +400,6 @@ cfg_check_log_level(const char *v, char *why, size_t len)
 	return DHO_OK;
 }
 
-/* Parses a decimal port 1-65535 filling all of s. */
-static bool
-cfg_port_valid(const char *s)
-{
-	long v = 0;
-
-	if (*s == '\0' || strlen(s) > 5)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-/* HOST[:PORT] (or [IPV6][:PORT]) with nothing after it; the port is needed
- * when need_port. */
-static int
-cfg_check_hostport(const char *s, bool need_port, char *why, size_t len)
-{
-	const char *host_end, *port = NULL;
-
-	if (*s == '[') {
-		host_end = strchr(s, ']');
-		if (host_end == NULL || host_end == s + 1)
-			return cfg_why(why, len, "an IPv6 address must be written [ADDRESS]");
-		if (host_end[1] == ':')
-			port = host_end + 2;
-		else if (host_end[1] != '\0')
-			return cfg_why(why, len, "unexpected text after the host");
-	} else {
-		host_end = s + strcspn(s, ":/");
-		if (host_end == s)
-			return cfg_why(why, len, "the host is missing");
-		if (*host_end == ':')
-			port = host_end + 1;
-		else if (*host_end != '\0')
-			return cfg_why(why, len, "a path is not allowed after the host");
-		for (const char *p = s; p < host_end; p++)
-			if (isspace((unsigned char)*p) || *p == '@')
-				return cfg_why(why, len, "the host contains a space or '@'");
-	}
-	if (port == NULL)
-		return need_port ? cfg_why(why, len, "the port is missing (HOST:PORT)") : DHO_OK;
-	if (!cfg_port_valid(port))
-		return cfg_why(why, len, "the port must be a number from 1 to 65535");
-	return DHO_OK;
-}
-
 static int
 cfg_check_broker_url(const char *v, char *why, size_t len)
 {
@@ -456,7 +407,7 @@ cfg_check_broker_url(const char *v, char *why, size_t len)
 
 	for (size_t i = 0; i < CFG_N(schemes); i++)
 		if (strncmp(v, schemes[i], strlen(schemes[i])) == 0)
-			return cfg_check_hostport(v + strlen(schemes[i]), false, why, len);
+			return net_parse_hostport(v + strlen(schemes[i]), false, NULL, NULL, why, len);
 	return cfg_why(why, len, "must start with tcp://, ssl://, mqtt:// or mqtts:// "
 	               "(e.g. tcp://127.0.0.1:1883)");
 }
@@ -531,54 +482,10 @@ cfg_check_webhook(const char *v, char *why, size_t len)
 	return DHO_OK;
 }
 
-/* rtu:DEVICE:BAUD:FRAME. The device path may itself contain ':' (the
- * /dev/serial/by-path names do), so BAUD and FRAME are taken from the right. */
-static int
-cfg_check_rtu(const char *s, char *why, size_t len)
-{
-	static const long bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600,
-	                              115200, 230400, 460800, 921600 };
-	const char *frame, *baud;
-	char *end;
-	long b;
-	bool known = false;
-
-	frame = strrchr(s, ':');
-	if (frame == NULL || frame == s)
-		return cfg_why(why, len, "expected rtu:DEVICE:BAUD:8N1");
-	baud = frame - 1;
-	while (baud > s && *baud != ':')
-		baud--;
-	if (*baud != ':' || baud == s)
-		return cfg_why(why, len, "expected rtu:DEVICE:BAUD:8N1");
-	if (s[0] != '/')
-		return cfg_why(why, len, "the serial device must be an absolute path (/dev/ttyUSB0)");
-	errno = 0;
-	b = strtol(baud + 1, &end, 10);
-	if (end == baud + 1 || end != frame || errno != 0)
-		return cfg_why(why, len, "the baud rate must be a number (e.g. 9600)");
-	for (size_t i = 0; i < CFG_N(bauds); i++)
-		known = known || bauds[i] == b;
-	if (!known)
-		return cfg_why(why, len, "the baud rate must be one of 1200, 2400, 4800, 9600, "
-		               "19200, 38400, 57600, 115200, 230400, 460800, 921600");
-	frame++;
-	if (strlen(frame) != 3 || frame[0] < '5' || frame[0] > '8' ||
-	    (frame[1] != 'N' && frame[1] != 'E' && frame[1] != 'O') ||
-	    (frame[2] != '1' && frame[2] != '2'))
-		return cfg_why(why, len, "the frame must be DATA PARITY STOP, e.g. 8N1 (data bits "
-		               "5-8, parity N, E or O, stop bits 1 or 2)");
-	return DHO_OK;
-}
-
 static int
 cfg_check_modbus_url(const char *v, char *why, size_t len)
 {
-	if (strncmp(v, "tcp://", 6) == 0)
-		return cfg_check_hostport(v + 6, true, why, len);
-	if (strncmp(v, "rtu:", 4) == 0)
-		return cfg_check_rtu(v + 4, why, len);
-	return cfg_why(why, len, "must be tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1");
+	return mbus_parse_url(v, NULL, why, len);
 }
 
 /* The workspace binds a numeric address: a host name could resolve to
@@ -1104,102 +1011,13 @@ cfg_rule_key(struct cfg_ctx *c, struct cfg_inst *inst, const char *key, const ch
 		          err[0] ? err : "not a valid rule");
 }
 
-static const struct {
-	const char *name;
-	enum cfg_reg_type type;
-	bool wide;
-} cfg_reg_types[] = {
-	{ "int16", CFG_REG_INT16, false },
-	{ "uint16", CFG_REG_UINT16, false },
-	{ "int32", CFG_REG_INT32, true },
-	{ "uint32", CFG_REG_UINT32, true },
-	{ "float32", CFG_REG_FLOAT32, true },
-};
-
-/* ADDRESS:TABLE:TYPE[_be|_le]:SCALE, each part checked on its own so the
- * message says which one is wrong. */
-static int
-cfg_parse_register(const char *v, struct cfg_register *r, char *why, size_t len)
-{
-	char part[4][64], type[64];
-	const char *p = v;
-	const char *suffix, *digits;
-	char *end;
-	long addr;
-	bool wide = false, found = false, hex;
-
-	for (int i = 0; i < 4; i++) {
-		const char *colon = strchr(p, ':');
-		const char *e = colon ? colon : p + strlen(p);
-
-		if ((i < 3 && colon == NULL) || (i == 3 && colon != NULL))
-			return cfg_why(why, len, "expected ADDRESS:TABLE:TYPE:SCALE, e.g. "
-			               "0:input:uint16:0.1");
-		if (!cfg_trim_copy(p, e, part[i], sizeof(part[i])))
-			return cfg_why(why, len, "expected ADDRESS:TABLE:TYPE:SCALE with no empty "
-			               "part, e.g. 0:input:uint16:0.1");
-		p = e + 1;
-	}
-	/* Decimal or 0x hex, as register maps print them; strtol(base 0) would
-	 * also read a leading 0 as octal, which no register map means. */
-	hex = part[0][0] == '0' && (part[0][1] == 'x' || part[0][1] == 'X');
-	digits = hex ? part[0] + 2 : part[0];
-	errno = 0;
-	addr = strtol(digits, &end, hex ? 16 : 10);
-	if (!(hex ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)) ||
-	    *end != '\0' || errno != 0 || addr < 0 || addr > 65535)
-		return cfg_why(why, len, "the address must be a register number from 0 to 65535 "
-		               "(decimal or 0x hex)");
-	if (strcmp(part[1], "holding") == 0)
-		r->table = CFG_REG_HOLDING;
-	else if (strcmp(part[1], "input") == 0)
-		r->table = CFG_REG_INPUT;
-	else
-		return cfg_why(why, len, "the table must be holding or input");
-	snprintf(type, sizeof(type), "%s", part[2]);
-	r->order = CFG_WORD_BE;
-	suffix = strrchr(type, '_');
-	if (suffix != NULL) {
-		if (strcmp(suffix, "_be") == 0)
-			r->order = CFG_WORD_BE;
-		else if (strcmp(suffix, "_le") == 0)
-			r->order = CFG_WORD_LE;
-		else
-			return cfg_why(why, len, "the word order suffix must be _be or _le");
-		type[suffix - type] = '\0';
-	}
-	for (size_t i = 0; i < CFG_N(cfg_reg_types); i++) {
-		if (strcmp(type, cfg_reg_types[i].name) == 0) {
-			r->type = cfg_reg_types[i].type;
-			wide = cfg_reg_types[i].wide;
-			found = true;
-		}
-	}
-	if (!found)
-		return cfg_why(why, len, "the type must be int16, uint16, int32, uint32 or float32 "
-		               "(32-bit types may end in _be or _le)");
-	if (suffix != NULL && !wide)
-		return cfg_why(why, len, "a word order (_be, _le) applies only to the 32-bit types, "
-		               "which span two registers");
-	if (wide && addr == 65535)
-		return cfg_why(why, len, "a 32-bit type needs two registers: its address can be "
-		               "at most 65534");
-	errno = 0;
-	r->scale = strtod(part[3], &end);
-	if (*end != '\0' || errno != 0 || !isfinite(r->scale) || r->scale == 0)
-		return cfg_why(why, len, "the scale must be a non-zero number (the reading is "
-		               "raw * SCALE, e.g. 0.1)");
-	r->address = (int)addr;
-	return DHO_OK;
-}
-
 static void
 cfg_register_key(struct cfg_ctx *c, struct cfg_inst *inst, const char *key, const char *v)
 {
 	struct cfg_modbus *m = &c->cfg->modbus[inst->index];
 	const char *mname = key + strlen("register.");
 	char label[DHO_TEAM_MAX + 16], why[DHO_ERRLEN], names[256];
-	struct cfg_register r;
+	struct mbus_reg r;
 	enum metric metric;
 	size_t off = 0;
 
@@ -1220,13 +1038,13 @@ cfg_register_key(struct cfg_ctx *c, struct cfg_inst *inst, const char *key, cons
 			return;
 		}
 	}
-	if (m->nregs == CFG_MODBUS_MAX_REGS) {
+	if (m->nregs == MBUS_MAX_REGS) {
 		cfg_error(c, c->line, "[%s] %s: at most %d registers per source", label, key,
-		          CFG_MODBUS_MAX_REGS);
+		          MBUS_MAX_REGS);
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	if (cfg_parse_register(v, &r, why, sizeof(why)) != DHO_OK) {
+	if (mbus_parse_reg(v, &r, why, sizeof(why)) != DHO_OK) {
 		cfg_error(c, c->line, "[%s] %s = %s: %s", label, key, v, why);
 		return;
 	}
@@ -1841,6 +1659,63 @@ config_print_reference(FILE *out)
 		if (s->extra_key != NULL) {
 			snprintf(left, sizeof(left), "%s = %s", s->extra_key, s->extra_value);
 			fprintf(out, "%-36s ; %s\n", left, s->extra_help);
+		}
+	}
+}
+
+/* Text for a roff line: backslashes doubled, and a leading '.' or '\''
+ * kept from being read as a request. */
+static void
+cfg_roff(FILE *out, const char *text)
+{
+	if (text[0] == '.' || text[0] == '\'')
+		fputs("\\&", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\\')
+			fputs("\\e", out);
+		else if (*p == '-')
+			fputs("\\-", out);
+		else
+			fputc(*p, out);
+	}
+}
+
+void
+config_print_man(FILE *out)
+{
+	for (int k = 0; k < SEC_COUNT; k++) {
+		const struct cfg_section *s = &cfg_sections[k];
+
+		fprintf(out, ".SS [%s%s%s]\n", s->name, s->placeholder ? ":" : "",
+		        s->placeholder ? s->placeholder : "");
+		cfg_roff(out, s->help);
+		fputs(".\n", out);
+		for (size_t i = 0; i < s->nopts; i++) {
+			const struct cfg_opt *o = &s->opts[i];
+
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, o->name);
+			fputs(" = ", out);
+			cfg_roff(out, o->def ? o->def : "");
+			fputs("\"\n", out);
+			if (o->flags & CFG_REQUIRED)
+				fputs("(required) ", out);
+			cfg_roff(out, o->help);
+			fputs(o->def == NULL ? ".\n" : o->def[0] == '\0' ? ". Default: empty.\n"
+			      : ". Default: ", out);
+			if (o->def != NULL && o->def[0] != '\0') {
+				cfg_roff(out, o->def);
+				fputs(".\n", out);
+			}
+		}
+		if (s->extra_key != NULL) {
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, s->extra_key);
+			fputs(" = ", out);
+			cfg_roff(out, s->extra_value);
+			fputs("\"\n", out);
+			cfg_roff(out, s->extra_help);
+			fputs(".\n", out);
 		}
 	}
 }

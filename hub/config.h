@@ -10,14 +10,12 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "dho.h"
+#include "mbus.h"
 #include "metric.h"
 
 enum cfg_durability { CFG_DURABILITY_NORMAL, CFG_DURABILITY_FULL };
 enum cfg_input_format { CFG_FMT_OPENMQTTGATEWAY, CFG_FMT_THEENGS, CFG_FMT_OMG_GATT };
-enum cfg_reg_table { CFG_REG_HOLDING, CFG_REG_INPUT };
-enum cfg_reg_type { CFG_REG_INT16, CFG_REG_UINT16, CFG_REG_INT32, CFG_REG_UINT32, CFG_REG_FLOAT32 };
 enum cfg_2fa { CFG_2FA_NEVER, CFG_2FA_ALWAYS };
-enum cfg_word_order { CFG_WORD_BE, CFG_WORD_LE };  /* high word first is BE, the default */
 
 struct cfg_tenant {
 	char name[DHO_ID_MAX + 1];
@@ -51,25 +49,13 @@ struct cfg_input {
 	char tenant[DHO_ID_MAX + 1];
 };
 
-struct cfg_register {
-	enum metric metric;
-	int address;
-	enum cfg_reg_table table;
-	enum cfg_reg_type type;
-	enum cfg_word_order order;
-	double scale;
-	int line;         /* where it stood in the file, for error messages */
-};
-
-#define CFG_MODBUS_MAX_REGS 16
-
 struct cfg_modbus {
 	char name[DHO_ID_MAX + 1];
 	char url[256];        /* tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1 */
 	int unit_id;
 	int interval_s;
 	char device[DHO_ID_MAX + 1];
-	struct cfg_register regs[CFG_MODBUS_MAX_REGS];
+	struct mbus_reg regs[MBUS_MAX_REGS];
 	size_t nregs;
 };
 
@@ -166,5 +152,9 @@ int config_split_listen(const char *v, char *addr, size_t addrlen, int *port);
 
 /* Prints every option with its default and help, as the example config. */
 void config_print_reference(FILE *out);
+
+/* The same as roff for dhohub.conf(5): a .SS per section, a .TP per key
+ * with "key = default" and its help (docs/man/mangen.c puts it in). */
+void config_print_man(FILE *out);
 
 #endif

@@ -1,44 +1,43 @@
 /*
- * daemon.c: the main loop of `dhohub run` (see daemon.h for the threads).
+ * daemon.c: `dhohub run`: the wiring of the hub's threads and the main loop.
+ *
+ * Threads, and what each owns:
+ *   - the main thread (this file): signals, reloads, the alert timers and
+ *     MQTT delivery (delivery.c);
+ *   - Paho's receive thread: runs ingest for each message (daemon_on_message)
+ *     and returns only after the commit, so the broker redelivers anything
+ *     not stored;
+ *   - the webhook thread (webhook.c): its libcurl handle and failing URLs;
+ *   - the Modbus thread (modbus.c), with [modbus:*] sources: its
+ *     connections; it stores each poll through daemon_on_modbus.
+ *
+ * The locking rule: hub.lock guards the configuration (cfg), the engine
+ * (eng), the store's one write connection (st) and the wake-up flags. Every
+ * store call and every read of cfg happens with the lock held. No pointer
+ * into the store or into cfg survives an unlock: what a thread needs after
+ * the unlock it copies first (hub_event_take() hands out owned copies of
+ * events). Nothing slow (a publish, a POST, a Modbus poll) runs under the
+ * lock. Timed waits use CLOCK_MONOTONIC (mono.h).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "daemon.h"
-#include "engine.h"
+#include "daemon_int.h"
 #include "ingest.h"
 #include "log.h"
-#include "modbus.h"
-#include "session.h"
-#include "store.h"
+#include "mono.h"
+#include "retention.h"
 #include "timefmt.h"
 
-struct hub {
-	const char *config_path;
-	/* lock guards cfg, eng and st: the one write connection and the
-	 * configuration that the ingest path reads. */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;       /* signalled when the outbox may have work */
-	bool work;                 /* set with wake: so that no signal is missed */
-	struct config *cfg;        /* the caller's at start, ours after a reload */
-	bool cfg_owned;
-	struct engine *eng;
-	struct store *st;
-	struct session *sess;
-	atomic_bool stopping;
-	pthread_t hook_thread;
-	bool hook_started;
-	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
-};
+/* The main loop looks at the outbox at least this often, for events that
+ * another process (the CLI) queued. */
+#define DAEMON_IDLE_MS 200
 
 static volatile sig_atomic_t daemon_stop_flag;
 static volatile sig_atomic_t daemon_reload_flag;
@@ -61,6 +60,7 @@ daemon_ingested(struct hub *h, uint64_t events_before)
 	if (engine_events(h->eng) != events_before) {
 		h->work = true;
 		pthread_cond_signal(&h->wake);
+		hub_webhooks_wake(h);
 	}
 }
 
@@ -95,225 +95,6 @@ daemon_on_modbus(void *ctx, const char *topic, const char *device, const struct 
 	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
-}
-
-/* Backoff for a failing delivery: 1 s doubling to 5 minutes. */
-static dho_time_t
-daemon_backoff(int attempts)
-{
-	int shift = attempts < 9 ? attempts : 9;
-	dho_time_t d = (dho_time_t)1 << shift;
-
-	return d > 300 ? 300 : d;
-}
-
-/*
- * Publishes every undelivered event, oldest first, to its team's topic.
- * Stops at the first failure so that the order per alert is kept; the
- * event stays in the outbox and is sent again later.
- */
-static void
-daemon_deliver_mqtt(struct hub *h)
-{
-	struct store_outbox ev;
-	char topic[512];
-	char *body;
-	int rc;
-
-	for (;;) {
-		if (!session_connected(h->sess))
-			return;
-		pthread_mutex_lock(&h->lock);
-		rc = store_outbox_next(h->st, STORE_CH_MQTT, 0, &ev);
-		body = rc == DHO_OK ? strdup(ev.body) : NULL;
-		/* ev is filled only when there is an event. */
-		snprintf(topic, sizeof(topic), "%s/alerts/%s", h->cfg->topic_prefix,
-		         rc == DHO_OK ? ev.topic_team : "");
-		pthread_mutex_unlock(&h->lock);
-		if (rc != DHO_OK || body == NULL) {
-			free(body);
-			if (rc != DHO_ENOTFOUND)
-				log_error("cannot read the outbox: %s", dho_strerror(rc));
-			return;
-		}
-		rc = session_publish(h->sess, topic, body, strlen(body), false, 5000);
-		free(body);
-		if (rc != DHO_OK) {
-			log_warnx("event %lld to %s not acknowledged by the broker; will retry",
-			          (long long)ev.id, topic);
-			return;
-		}
-		pthread_mutex_lock(&h->lock);
-		rc = store_outbox_done(h->st, ev.id, STORE_CH_MQTT);
-		pthread_mutex_unlock(&h->lock);
-		if (rc != DHO_OK) {
-			/* Published but not marked: it will be published again,
-			 * which is at-least-once delivery, never a loss. */
-			log_error("cannot mark event %lld delivered: %s", (long long)ev.id,
-			          dho_strerror(rc));
-			return;
-		}
-		log_debug("event %lld delivered to %s", (long long)ev.id, topic);
-	}
-}
-
-static size_t
-daemon_discard(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	(void)ptr;
-	(void)userdata;
-	return size * nmemb;
-}
-
-/* POSTs body to url; DHO_OK on a 2xx answer. */
-static int
-daemon_post(CURL *curl, const char *url, const char *body, char *err, size_t errlen)
-{
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	char cerr[CURL_ERROR_SIZE] = "";
-	long status = 0;
-	CURLcode res;
-
-	curl_easy_reset(curl);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, daemon_discard);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	res = curl_easy_perform(curl);
-	curl_slist_free_all(hdr);
-	if (res != CURLE_OK) {
-		snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(res));
-		return DHO_EIO;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		snprintf(err, errlen, "HTTP status %ld", status);
-		return DHO_EIO;
-	}
-	return DHO_OK;
-}
-
-/* The most webhook URLs that can be failing at once; teams are few. */
-#define DAEMON_HOOKS_MAX 64
-
-/* A webhook URL whose last POST failed, and when to try it again. */
-struct daemon_hook_wait {
-	char url[512];
-	int attempts;
-	int64_t next_ms;    /* CLOCK_MONOTONIC milliseconds */
-};
-
-static int64_t
-daemon_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct daemon_hook_wait *
-daemon_hook_find(struct daemon_hook_wait *w, size_t n, const char *url)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(w[i].url, url) == 0)
-			return &w[i];
-	return NULL;
-}
-
-/*
- * The webhook thread: POSTs each event with a webhook in outbox order. A
- * failing receiver holds back the later events for the same URL (so the
- * order per alert is kept at each receiver) and is retried with backoff;
- * neither the other teams' webhooks nor MQTT delivery wait for it.
- */
-static void *
-daemon_hook_main(void *arg)
-{
-	struct hub *h = arg;
-	CURL *curl = curl_easy_init();
-	struct daemon_hook_wait waits[DAEMON_HOOKS_MAX];
-	size_t nwaits = 0;
-	struct store_outbox ev;
-	char url[512], err[CURL_ERROR_SIZE + 32];
-	char *body;
-	int rc;
-
-	if (curl == NULL) {
-		log_error("cannot start libcurl: webhooks will not be delivered");
-		return NULL;
-	}
-	while (!atomic_load(&h->stopping)) {
-		int64_t after = 0;
-		bool sent = false;
-
-		/* One pass over the undelivered events, oldest first. */
-		while (!atomic_load(&h->stopping)) {
-			struct daemon_hook_wait *w;
-			dho_time_t wait;
-
-			pthread_mutex_lock(&h->lock);
-			rc = store_outbox_next(h->st, STORE_CH_WEBHOOK, after, &ev);
-			body = rc == DHO_OK ? strdup(ev.body) : NULL;
-			snprintf(url, sizeof(url), "%s", rc == DHO_OK ? ev.webhook : "");
-			pthread_mutex_unlock(&h->lock);
-			if (rc != DHO_OK || body == NULL) {
-				if (rc != DHO_OK && rc != DHO_ENOTFOUND)
-					log_error("cannot read the outbox: %s", dho_strerror(rc));
-				free(body);
-				break;
-			}
-			after = ev.id;
-			w = daemon_hook_find(waits, nwaits, url);
-			if (w && daemon_mono_ms() < w->next_ms) {
-				free(body);
-				continue;
-			}
-			rc = daemon_post(curl, url, body, err, sizeof(err));
-			free(body);
-			if (rc != DHO_OK) {
-				if (w == NULL && nwaits == DAEMON_HOOKS_MAX) {
-					/* No room to track it: hold everything back
-					 * rather than lose the order. */
-					log_warnx("webhook %s failed: %s; more than %d webhooks failing",
-					          url, err, DAEMON_HOOKS_MAX);
-					break;
-				}
-				if (w == NULL) {
-					w = &waits[nwaits++];
-					memset(w, 0, sizeof(*w));
-					snprintf(w->url, sizeof(w->url), "%s", url);
-				}
-				wait = daemon_backoff(w->attempts++);
-				w->next_ms = daemon_mono_ms() + wait * 1000;
-				if (w->attempts == 1 || log_enabled(LOG_DEBUG))
-					log_warnx("webhook %s failed: %s; retrying with backoff (next in %llds)",
-					          url, err, (long long)wait);
-				continue;
-			}
-			if (w) {
-				log_info("webhook %s delivers again after %d failed attempts", url,
-				         w->attempts);
-				*w = waits[--nwaits];
-			}
-			sent = true;
-			pthread_mutex_lock(&h->lock);
-			rc = store_outbox_done(h->st, ev.id, STORE_CH_WEBHOOK);
-			pthread_mutex_unlock(&h->lock);
-			if (rc != DHO_OK)
-				log_error("cannot mark event %lld delivered to its webhook: %s",
-				          (long long)ev.id, dho_strerror(rc));
-		}
-		if (!sent)
-			usleep(200 * 1000);
-	}
-	curl_easy_cleanup(curl);
-	return NULL;
 }
 
 /* Runs the alert timers (escalation, reminders) in short transactions. */
@@ -389,6 +170,36 @@ daemon_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Initializes the lock and the conditions; false after logging why. */
+static bool
+daemon_sync_init(struct hub *h)
+{
+	int err;
+
+	if ((err = pthread_mutex_init(&h->lock, NULL)) != 0 || (err = mono_cond_init(&h->wake)) != 0 ||
+	    (err = mono_cond_init(&h->hook_wake)) != 0) {
+		log_error("cannot set up the hub's lock: %s", strerror(err));
+		return false;
+	}
+	return true;
+}
+
+/* Sleeps until an ingest signals work, a signal flag is set, or
+ * DAEMON_IDLE_MS passed. */
+static void
+daemon_wait(struct hub *h)
+{
+	struct timespec until;
+
+	mono_deadline(DAEMON_IDLE_MS, &until);
+	pthread_mutex_lock(&h->lock);
+	while (!h->work && !daemon_stop_flag && !daemon_reload_flag)
+		if (pthread_cond_timedwait(&h->wake, &h->lock, &until) != 0)
+			break;
+	h->work = false;
+	pthread_mutex_unlock(&h->lock);
+}
+
 int
 daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 {
@@ -396,15 +207,14 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 	char err[DHO_ERRLEN];
 	const char *db = db_override ? db_override : cfg->store_path;
 	enum log_level lvl;
-	struct timespec ts;
 	int rc = 1;
 
 	h.config_path = config_path;
 	h.cfg = cfg;
-	pthread_mutex_init(&h.lock, NULL);
-	pthread_cond_init(&h.wake, NULL);
 	if (log_parse_level(cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	if (!daemon_sync_init(&h))
+		return 1;
 	daemon_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (store_open(db, cfg->durability == CFG_DURABILITY_FULL, &h.st, err, sizeof(err)) != DHO_OK) {
@@ -419,8 +229,8 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		log_error("cannot set up the MQTT client for %s", cfg->broker_url);
 		goto out;
 	}
-	if (pthread_create(&h.hook_thread, NULL, daemon_hook_main, &h) == 0)
-		h.hook_started = true;
+	if (hub_webhooks_start(&h) != DHO_OK)
+		goto out;
 	log_info("dhohub starting: broker %s, client id %s, store %s", cfg->broker_url,
 	         cfg->client_id, db);
 	if (session_start(h.sess) != DHO_OK)
@@ -436,31 +246,26 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload(&h);
 		}
 		daemon_timers(&h);
-		daemon_deliver_mqtt(&h);
-		/* Woken by new events, or every 200 ms to pick up changes made by
-		 * the CLI in another process (acks, outbox rows). */
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
 		pthread_mutex_lock(&h.lock);
-		while (!h.work && !daemon_stop_flag && !daemon_reload_flag)
-			if (pthread_cond_timedwait(&h.wake, &h.lock, &ts) != 0)
-				break;
-		h.work = false;
+		retention_tick(h.st, h.cfg, timefmt_now(), &h.purge_at);
 		pthread_mutex_unlock(&h.lock);
+		if (hub_deliver_mqtt(&h) > 0) {
+			/* Events this loop found (the timers', the CLI's) may
+			 * have webhooks too. */
+			pthread_mutex_lock(&h.lock);
+			hub_webhooks_wake(&h);
+			pthread_mutex_unlock(&h.lock);
+		}
+		daemon_wait(&h);
 	}
 	log_info("stopping: finishing in-flight work");
-	daemon_deliver_mqtt(&h);
+	hub_deliver_mqtt(&h);
 	rc = 0;
 out:
 	atomic_store(&h.stopping, true);
 	/* The poller stores under the lock: it goes before the store does. */
 	mbus_poller_stop(h.poller);
-	if (h.hook_started)
-		pthread_join(h.hook_thread, NULL);
+	hub_webhooks_stop(&h);
 	if (h.sess) {
 		/* A message being stored when the signal came finishes under the
 		 * lock before the session goes. */
@@ -475,6 +280,9 @@ out:
 	if (h.cfg_owned)
 		config_free(h.cfg);
 	curl_global_cleanup();
+	pthread_cond_destroy(&h.hook_wake);
+	pthread_cond_destroy(&h.wake);
+	pthread_mutex_destroy(&h.lock);
 	log_info("stopped");
 	return rc;
 }

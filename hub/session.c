@@ -12,6 +12,7 @@
 #include <MQTTAsync.h>
 
 #include "log.h"
+#include "mono.h"
 #include "net.h"
 #include "session.h"
 #include "timefmt.h"
@@ -129,18 +130,26 @@ static void
 session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
 {
 	struct session *s = context;
-	char why[256], ssl_line[256];
+	char why[512], ssl_line[256];
 
 	why[0] = '\0';
 	if (s->tls) {
 		pthread_mutex_lock(&s->tls_mu);
-		memcpy(ssl_line, s->tls_why, sizeof(ssl_line));
+		memcpy(ssl_line, s->tls_why, sizeof(s->tls_why));
 		s->tls_why[0] = '\0';
 		pthread_mutex_unlock(&s->tls_mu);
 		if (tls_diagnose(s->url, s->ca_file, s->cert_file, s->key_file, 5000, why,
 		                 sizeof(why)) == DHO_OK)
 			snprintf(why, sizeof(why), "%s", ssl_line);
 	}
+	/* MQTT 3.1.1 CONNACK codes 4 and 5: the broker does not take the
+	 * user name and password. The password itself is never logged. */
+	if (why[0] == '\0' && resp != NULL && (resp->code == 4 || resp->code == 5))
+		snprintf(why, sizeof(why), "the broker refused the login as %s%s%s: %s (check "
+		         "[broker] username and password_file against the broker's password_file)",
+		         s->username[0] ? "user '" : "an anonymous client", s->username,
+		         s->username[0] ? "'" : "",
+		         resp->code == 4 ? "bad user name or password" : "not authorized");
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%s", resp && resp->message ? resp->message
 		         : MQTTAsync_strerror(resp ? resp->code : -1));
@@ -231,7 +240,7 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 
 	if (s != NULL) {
 		pthread_mutex_init(&s->pub_mu, NULL);
-		pthread_cond_init(&s->pub_cv, NULL);
+		mono_cond_init(&s->pub_cv);
 		pthread_mutex_init(&s->tls_mu, NULL);
 	}
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
@@ -384,13 +393,7 @@ session_publish(struct session *s, const char *topic, const char *payload, size_
 	ro.onSuccess = session_pub_ok;
 	ro.onFailure = session_pub_fail;
 	ro.context = s;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	mono_deadline(timeout_ms, &until);
 	/* Held across the send, so that a callback that comes at once finds
 	 * the token already recorded. */
 	pthread_mutex_lock(&s->pub_mu);

@@ -1361,6 +1361,10 @@ store_backup(struct store *st, const char *path, char *err, size_t errlen)
 	 * mkstemp(), and renamed into place only when complete: no reader
 	 * ever finds half a backup under FILE. */
 	fd = mkstemp(tmp);
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "cannot create %s: its directory does not exist", path);
+		return DHO_EIO;
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		return DHO_EIO;

@@ -476,14 +476,16 @@ hub_stop(struct env *e)
 		fail_msg("the hub did not exit 0 on SIGTERM (status 0x%x); see %s/hub.log", st, e->dir);
 }
 
-/* Lines of DIR/name that look like a sanitizer's report. */
-static int
-sanitizer_lines(const struct env *e, const char *name)
+/*
+ * The files of the test's directory that hold a sanitizer's report: the
+ * stderr of every dhohub process the tests start is there (hub.log,
+ * cli.err, web.log, ...). "" when there is none; the caller frees it.
+ */
+static char *
+sanitizer_files(const struct env *e)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
-	return file_lines(path, "Sanitizer", NULL) + file_lines(path, "runtime error:", NULL);
+	return run(NULL, "grep -lE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' %s/*.log %s/*.err"
+	                 " 2>/dev/null | grep -v /valgrind- | tr '\\n' ' '", e->dir, e->dir);
 }
 
 void
@@ -505,8 +507,12 @@ env_free(struct env *e)
 	}
 	stop(&e->sub, SIGTERM);
 	stop(&e->broker, SIGTERM);
-	if (why[0] == '\0' && sanitizer_lines(e, "hub.log") + sanitizer_lines(e, "cli.err") > 0)
-		snprintf(why, sizeof(why), "a sanitizer report in hub.log or cli.err");
+	if (why[0] == '\0') {
+		o = sanitizer_files(e);
+		if (*o != '\0')
+			snprintf(why, sizeof(why), "a sanitizer report in %.200s", o);
+		free(o);
+	}
 	if (why[0] == '\0' && valgrind_on()) {
 		/* Valgrind writes a log only when it has something to say (-q). */
 		o = run(&st, "find %s -maxdepth 1 -name 'valgrind-*.log' -size +0c", e->dir);

@@ -50,7 +50,9 @@ void broker_reconfigure(struct env *e, const char *head, const char *tail);
  * for all: a running hub is stopped with SIGTERM and must exit 0, and
  * neither the hub's log nor the CLI's stderr (cli.err) may hold a
  * sanitizer report (the ASan build). A failed check fails the running test
- * and keeps the directory.
+ * and keeps the directory. Every *.log and *.err file of the test's
+ * directory is scanned, so a test that starts another dhohub process
+ * (dhohub web) gives it a log there and needs no check of its own.
  */
 void env_free(struct env *e);
 /* Stops the running hub with SIGTERM and fails the test unless it exits 0. */

@@ -376,6 +376,38 @@ test_2a36_accepted_stores_nothing(void **state)
 	json_decref(q);
 }
 
+/*
+ * Value precision (issue 14 item 6): 38.50 Cel sent as 38.50, and the
+ * 2A1C vector's 37.60, print with their decimals in readings --json, in
+ * the published event and in alerts --json: one formatter for all three.
+ */
+static void
+test_value_precision(void **state)
+{
+	struct env *e = *state;
+	char *out = NULL, line[64];
+
+	enroll(e, "P1", "therm-1", 30, "");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/therm-1/reading", "{\"seq\": 1, \"metric\": \"temp\", \"value\": 38.50}");
+	pub(e, "dho/v1/vefsn/dev/therm-1/gatt", "{\"seq\": 2, \"uuid\": \"2A1C\", \"hex\": \"00b00e00fe\"}");
+	json_decref(wait_event(e, "A1", "opened", 10));
+	assert_int_equal(wait_stat(e, "readings", 2, 10), 2);
+	/* the event as published */
+	assert_int_equal(alert_lines(e, "\"value\":38.50,", "\"unit\":\"Cel\""), 1);
+	assert_int_equal(cli(e, &out, "readings --patient P1 --json"), 0);
+	assert_non_null(strstr(out, "\"value\": 38.50,"));
+	assert_non_null(strstr(out, "\"value\": 37.60,"));
+	free(out);
+	assert_int_equal(cli(e, &out, "alerts --patient P1 --json"), 0);
+	snprintf(line, sizeof(line), "\"value\": 38.50,");
+	assert_non_null(strstr(out, line));
+	free(out);
+	assert_int_equal(cli(e, &out, "patient show P1 --json"), 0);
+	assert_non_null(strstr(out, line));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -386,6 +418,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_device_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_stored_not_evaluated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_2a36_accepted_stores_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_value_precision, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -104,8 +104,6 @@ web_stop(struct web *w)
 	w->pid = -1;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("dhohub web did not exit 0 on SIGTERM (status 0x%x); see %s", st, w->log);
-	if (file_lines(w->log, "Sanitizer", NULL) + file_lines(w->log, "runtime error:", NULL) > 0)
-		fail_msg("a sanitizer report in %s", w->log);
 	return mono_now() - t0;
 }
 

@@ -373,35 +373,6 @@ test_escape_cut(void **state)
 	assert_string_equal(out, "...");
 }
 
-/* A nurse's note: bounded UTF-8 text without control characters. */
-static void
-test_text(void **state)
-{
-	static const char *const good[] = {
-		"", "called patient", "ringte pasienten, ok \xc3\xa6\xc3\xb8\xc3\xa5",
-		"\xe2\x82\xac 5", "\xf0\x9f\x98\x80", "\xef\xbf\xbd",
-	};
-	static const char *const bad[] = {
-		"two\nlines", "tab\there", "esc \x1b[31m", "del \x7f", "c1 \xc2\x85",
-		"cut \xc3", "lone \x80", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
-		"too high \xf4\x90\x80\x80", "bad byte \xff",
-	};
-	char s[258];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		EXPECT(good[i], ident_text_valid(good[i], 255));
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EXPECT(bad[i], !ident_text_valid(bad[i], 255));
-	assert_false(ident_text_valid(NULL, 255));
-	memset(s, 'n', 255);
-	s[255] = '\0';
-	assert_true(ident_text_valid(s, 255));
-	s[255] = 'n';
-	s[256] = '\0';
-	assert_false(ident_text_valid(s, 255));
-}
-
 int
 main(void)
 {
@@ -415,7 +386,6 @@ main(void)
 		cmocka_unit_test(test_team),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_escape_cut),
-		cmocka_unit_test(test_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

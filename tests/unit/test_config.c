@@ -356,16 +356,16 @@ test_every_key(void **state)
 	assert_int_equal(m->nregs, 2);
 	assert_int_equal(m->regs[0].metric, METRIC_SPO2);
 	assert_int_equal(m->regs[0].address, 0);
-	assert_int_equal(m->regs[0].table, CFG_REG_INPUT);
-	assert_int_equal(m->regs[0].type, CFG_REG_UINT16);
-	assert_int_equal(m->regs[0].order, CFG_WORD_BE);
+	assert_int_equal(m->regs[0].table, MBUS_INPUT);
+	assert_int_equal(m->regs[0].type, MBUS_UINT16);
+	assert_int_equal(m->regs[0].order, MBUS_WORD_BE);
 	assert_true(m->regs[0].scale == 0.1);
 	assert_int_equal(m->regs[0].line, 47);
 	assert_int_equal(m->regs[1].metric, METRIC_WEIGHT);
 	assert_int_equal(m->regs[1].address, 16);
-	assert_int_equal(m->regs[1].table, CFG_REG_HOLDING);
-	assert_int_equal(m->regs[1].type, CFG_REG_FLOAT32);
-	assert_int_equal(m->regs[1].order, CFG_WORD_LE);
+	assert_int_equal(m->regs[1].table, MBUS_HOLDING);
+	assert_int_equal(m->regs[1].type, MBUS_FLOAT32);
+	assert_int_equal(m->regs[1].order, MBUS_WORD_LE);
 	assert_true(m->regs[1].scale == 1.0);
 	load_done(&l);
 }
@@ -388,11 +388,11 @@ test_the_other_enum_values(void **state)
 	assert_int_equal(l.cfg->durability, CFG_DURABILITY_NORMAL);
 	assert_int_equal(l.cfg->modbus[0].unit_id, 1);
 	assert_int_equal(l.cfg->modbus[0].interval_s, 10);
-	assert_int_equal(l.cfg->modbus[0].regs[0].type, CFG_REG_INT16);
+	assert_int_equal(l.cfg->modbus[0].regs[0].type, MBUS_INT16);
 	assert_int_equal(l.cfg->modbus[0].regs[0].address, 65535);
-	assert_int_equal(l.cfg->modbus[0].regs[1].type, CFG_REG_INT32);
-	assert_int_equal(l.cfg->modbus[0].regs[2].type, CFG_REG_UINT32);
-	assert_int_equal(l.cfg->modbus[0].regs[2].order, CFG_WORD_BE);
+	assert_int_equal(l.cfg->modbus[0].regs[1].type, MBUS_INT32);
+	assert_int_equal(l.cfg->modbus[0].regs[2].type, MBUS_UINT32);
+	assert_int_equal(l.cfg->modbus[0].regs[2].order, MBUS_WORD_BE);
 	load_done(&l);
 }
 
@@ -759,7 +759,7 @@ test_modbus_registers(void **state)
 	         "register.spo2 = 12 : holding : int32_be : 2.5\n");
 	expect_clean(text, &l);
 	assert_int_equal(l.cfg->modbus[0].regs[0].address, 12);
-	assert_int_equal(l.cfg->modbus[0].regs[0].type, CFG_REG_INT32);
+	assert_int_equal(l.cfg->modbus[0].regs[0].type, MBUS_INT32);
 	assert_true(l.cfg->modbus[0].regs[0].scale == 2.5);
 	load_done(&l);
 }
@@ -772,7 +772,7 @@ test_modbus_register_limit(void **state)
 	struct loaded l;
 
 	(void)state;
-	/* There are fewer metrics than CFG_MODBUS_MAX_REGS, so the limit can
+	/* There are fewer metrics than MBUS_MAX_REGS, so the limit can
 	 * only be reached through distinct metrics if METRIC_COUNT grows; check
 	 * that every metric fits in one source. */
 	off = (size_t)snprintf(text, sizeof(text), "[modbus:m]\nurl = tcp://h:502\ndevice = d\n");

@@ -1,7 +1,9 @@
 /*
- * test_modbus.c: the Modbus register decoder and read planner (hub/modbus.h)
- * against the types, word orders and scales of contract section 3, written
- * as the contract spells them in a register map.
+ * test_modbus.c: the Modbus register map and url grammars, the read planner
+ * and the register decoder (sensors/mbus.h) against the types, word orders
+ * and scales of contract section 3, written as the contract spells them in
+ * a register map; and the poller (hub/modbus.h) with a source it cannot
+ * reach.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -16,7 +18,7 @@
 #include <cmocka.h>
 #include <modbus/modbus.h>
 
-#include "config.h"
+#include "mbus.h"
 #include "modbus.h"
 
 #define EXPECT(row, cond)                                                        \
@@ -30,8 +32,9 @@
 /*
  * Each row is one register map entry's TYPE and SCALE as an operator writes
  * it, the registers a device returns, and what the hub must make of them.
- * The rows go through the real config parser, so the spelling of the
- * contract (uint16, int32_le, float32_be, ...) is what is tested.
+ * The rows go through the register map's parser, the one the configuration
+ * uses, so the spelling of the contract (uint16, int32_le, float32_be, ...)
+ * is what is tested.
  */
 static const struct {
 	const char *type;     /* TYPE of ADDRESS:TABLE:TYPE:SCALE */
@@ -92,25 +95,6 @@ static const struct {
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
-/* Parses "[modbus:m]" with one register.spo2 line through config_load. */
-static struct config *
-load_map(const char *value)
-{
-	char path[] = "/tmp/test_modbus.XXXXXX";
-	struct config *cfg = NULL;
-	int fd = mkstemp(path);
-	FILE *f;
-
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_non_null(f);
-	fprintf(f, "[modbus:m]\nurl = tcp://127.0.0.1:1502\ndevice = d\nregister.spo2 = %s\n", value);
-	fclose(f);
-	assert_int_equal(config_load(path, NULL, stderr, &cfg), DHO_OK);
-	unlink(path);
-	return cfg;
-}
-
 static void
 test_decode_table(void **state)
 {
@@ -118,14 +102,14 @@ test_decode_table(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < NROWS; i++) {
-		struct config *cfg;
-		const struct cfg_register *r;
+		struct mbus_reg reg, *r = &reg;
 		struct mbus_value v = { -99, -99 };
+		char why[DHO_ERRLEN];
 		int rc;
 
 		snprintf(map, sizeof(map), "0:input:%s:%s", rows[i].type, rows[i].scale);
-		cfg = load_map(map);
-		r = &cfg->modbus[0].regs[0];
+		if (mbus_parse_reg(map, r, why, sizeof(why)) != DHO_OK)
+			fail_msg("case \"%s\": %s", map, why);
 		rc = mbus_decode(rows[i].words, rows[i].nwords, r->type, r->order, r->scale, &v);
 		EXPECT(map, rc == rows[i].rc);
 		if (rows[i].rc == DHO_OK) {
@@ -138,7 +122,6 @@ test_decode_table(void **state)
 		} else {
 			EXPECT(map, v.value == -99);   /* *out untouched on failure */
 		}
-		config_free(cfg);
 	}
 }
 
@@ -163,17 +146,17 @@ test_float_orders_match_libmodbus(void **state)
 		w[0] = (uint16_t)(u >> 16);
 		w[1] = (uint16_t)u;
 		assert_true(modbus_get_float_abcd(w) == values[i]);
-		assert_int_equal(mbus_decode(w, 2, CFG_REG_FLOAT32, CFG_WORD_BE, 1, &v), DHO_OK);
+		assert_int_equal(mbus_decode(w, 2, MBUS_FLOAT32, MBUS_WORD_BE, 1, &v), DHO_OK);
 		assert_true((float)v.value == values[i]);
 		w[0] = (uint16_t)u;
 		w[1] = (uint16_t)(u >> 16);
 		assert_true(modbus_get_float_cdab(w) == values[i]);
-		assert_int_equal(mbus_decode(w, 2, CFG_REG_FLOAT32, CFG_WORD_LE, 1, &v), DHO_OK);
+		assert_int_equal(mbus_decode(w, 2, MBUS_FLOAT32, MBUS_WORD_LE, 1, &v), DHO_OK);
 		assert_true((float)v.value == values[i]);
 	}
 }
 
-/* Arguments the config parser never produces are still refused. */
+/* Arguments the register map parser never produces are still refused. */
 static void
 test_decode_bad_arguments(void **state)
 {
@@ -181,18 +164,18 @@ test_decode_bad_arguments(void **state)
 	struct mbus_value v;
 
 	(void)state;
-	assert_int_equal(mbus_decode(NULL, 2, CFG_REG_UINT16, CFG_WORD_BE, 1, &v), DHO_EINVAL);
-	assert_int_equal(mbus_decode(w, 2, (enum cfg_reg_type)99, CFG_WORD_BE, 1, &v), DHO_EINVAL);
-	assert_int_equal(mbus_decode(w, 2, CFG_REG_UINT32, (enum cfg_word_order)7, 1, &v), DHO_EINVAL);
-	assert_int_equal(mbus_decode(w, 2, CFG_REG_UINT16, CFG_WORD_BE, 0, &v), DHO_EINVAL);
-	assert_int_equal(mbus_decode(w, 2, CFG_REG_UINT16, CFG_WORD_BE, NAN, &v), DHO_EINVAL);
-	assert_int_equal(mbus_decode(w, 2, CFG_REG_UINT16, CFG_WORD_BE, INFINITY, &v), DHO_EINVAL);
-	assert_int_equal(mbus_type_words(CFG_REG_INT16), 1);
-	assert_int_equal(mbus_type_words(CFG_REG_UINT16), 1);
-	assert_int_equal(mbus_type_words(CFG_REG_INT32), 2);
-	assert_int_equal(mbus_type_words(CFG_REG_UINT32), 2);
-	assert_int_equal(mbus_type_words(CFG_REG_FLOAT32), 2);
-	assert_int_equal(mbus_type_words((enum cfg_reg_type)99), 0);
+	assert_int_equal(mbus_decode(NULL, 2, MBUS_UINT16, MBUS_WORD_BE, 1, &v), DHO_EINVAL);
+	assert_int_equal(mbus_decode(w, 2, (enum mbus_type)99, MBUS_WORD_BE, 1, &v), DHO_EINVAL);
+	assert_int_equal(mbus_decode(w, 2, MBUS_UINT32, (enum mbus_order)7, 1, &v), DHO_EINVAL);
+	assert_int_equal(mbus_decode(w, 2, MBUS_UINT16, MBUS_WORD_BE, 0, &v), DHO_EINVAL);
+	assert_int_equal(mbus_decode(w, 2, MBUS_UINT16, MBUS_WORD_BE, NAN, &v), DHO_EINVAL);
+	assert_int_equal(mbus_decode(w, 2, MBUS_UINT16, MBUS_WORD_BE, INFINITY, &v), DHO_EINVAL);
+	assert_int_equal(mbus_type_words(MBUS_INT16), 1);
+	assert_int_equal(mbus_type_words(MBUS_UINT16), 1);
+	assert_int_equal(mbus_type_words(MBUS_INT32), 2);
+	assert_int_equal(mbus_type_words(MBUS_UINT32), 2);
+	assert_int_equal(mbus_type_words(MBUS_FLOAT32), 2);
+	assert_int_equal(mbus_type_words((enum mbus_type)99), 0);
 }
 
 #define REG(tbl, addr, ty) { .table = (tbl), .address = (addr), .type = (ty), .scale = 1 }
@@ -200,17 +183,17 @@ test_decode_bad_arguments(void **state)
 static void
 test_plan(void **state)
 {
-	struct mbus_block b[CFG_MODBUS_MAX_REGS];
-	size_t nb, of[CFG_MODBUS_MAX_REGS];
+	struct mbus_block b[MBUS_MAX_REGS];
+	size_t nb, of[MBUS_MAX_REGS];
 
 	(void)state;
 	{
 		/* The contract's example: spo2 at 0 and pulse at 1 are one read. */
-		const struct cfg_register r[] = { REG(CFG_REG_INPUT, 0, CFG_REG_UINT16),
-		                                  REG(CFG_REG_INPUT, 1, CFG_REG_UINT16) };
+		const struct mbus_reg r[] = { REG(MBUS_INPUT, 0, MBUS_UINT16),
+		                                  REG(MBUS_INPUT, 1, MBUS_UINT16) };
 		assert_int_equal(mbus_plan(r, 2, b, 16, &nb, of), DHO_OK);
 		assert_int_equal(nb, 1);
-		assert_int_equal(b[0].table, CFG_REG_INPUT);
+		assert_int_equal(b[0].table, MBUS_INPUT);
 		assert_int_equal(b[0].address, 0);
 		assert_int_equal(b[0].count, 2);
 		assert_int_equal(of[0], 0);
@@ -219,20 +202,20 @@ test_plan(void **state)
 	{
 		/* Out of order, a gap (never read), another table, a 32-bit
 		 * value touching a 16-bit one, and two metrics of one register. */
-		const struct cfg_register r[] = {
-			REG(CFG_REG_INPUT, 12, CFG_REG_FLOAT32),    /* 12-13 */
-			REG(CFG_REG_INPUT, 10, CFG_REG_UINT16),     /* 10, a gap at 11 */
-			REG(CFG_REG_HOLDING, 10, CFG_REG_INT16),    /* another table */
-			REG(CFG_REG_INPUT, 14, CFG_REG_INT16),      /* touches 12-13 */
-			REG(CFG_REG_INPUT, 13, CFG_REG_UINT16),     /* inside 12-13 */
-			REG(CFG_REG_INPUT, 65534, CFG_REG_UINT32),  /* the last two */
+		const struct mbus_reg r[] = {
+			REG(MBUS_INPUT, 12, MBUS_FLOAT32),    /* 12-13 */
+			REG(MBUS_INPUT, 10, MBUS_UINT16),     /* 10, a gap at 11 */
+			REG(MBUS_HOLDING, 10, MBUS_INT16),    /* another table */
+			REG(MBUS_INPUT, 14, MBUS_INT16),      /* touches 12-13 */
+			REG(MBUS_INPUT, 13, MBUS_UINT16),     /* inside 12-13 */
+			REG(MBUS_INPUT, 65534, MBUS_UINT32),  /* the last two */
 		};
 		assert_int_equal(mbus_plan(r, 6, b, 16, &nb, of), DHO_OK);
 		assert_int_equal(nb, 4);
-		assert_int_equal(b[0].table, CFG_REG_HOLDING);
+		assert_int_equal(b[0].table, MBUS_HOLDING);
 		assert_int_equal(b[0].address, 10);
 		assert_int_equal(b[0].count, 1);
-		assert_int_equal(b[1].table, CFG_REG_INPUT);
+		assert_int_equal(b[1].table, MBUS_INPUT);
 		assert_int_equal(b[1].address, 10);
 		assert_int_equal(b[1].count, 1);
 		assert_int_equal(b[2].address, 12);
@@ -250,12 +233,12 @@ test_plan(void **state)
 	}
 	{
 		/* Reads never cover an address the map does not name. */
-		const struct cfg_register r[] = {
-			REG(CFG_REG_HOLDING, 0, CFG_REG_UINT16),
-			REG(CFG_REG_HOLDING, 1, CFG_REG_UINT16),
-			REG(CFG_REG_HOLDING, 123, CFG_REG_UINT32),  /* 123-124 */
-			REG(CFG_REG_HOLDING, 125, CFG_REG_UINT16),
-			REG(CFG_REG_HOLDING, 2, CFG_REG_INT32),     /* 2-3 */
+		const struct mbus_reg r[] = {
+			REG(MBUS_HOLDING, 0, MBUS_UINT16),
+			REG(MBUS_HOLDING, 1, MBUS_UINT16),
+			REG(MBUS_HOLDING, 123, MBUS_UINT32),  /* 123-124 */
+			REG(MBUS_HOLDING, 125, MBUS_UINT16),
+			REG(MBUS_HOLDING, 2, MBUS_INT32),     /* 2-3 */
 		};
 		assert_int_equal(mbus_plan(r, 5, b, 16, &nb, of), DHO_OK);
 		/* 0-3 is one read, 123-125 another: 4-122 are never read. */
@@ -269,30 +252,30 @@ test_plan(void **state)
 		/* The most registers a source may have. With at most 16 of at
 		 * most two registers, no contiguous run reaches the 125 of one
 		 * read; the limit in mbus_plan() is a guard. */
-		struct cfg_register r[CFG_MODBUS_MAX_REGS];
+		struct mbus_reg r[MBUS_MAX_REGS];
 
-		for (int i = 0; i < CFG_MODBUS_MAX_REGS; i++)
-			r[i] = (struct cfg_register)REG(CFG_REG_INPUT, i * 8, CFG_REG_UINT32);
+		for (int i = 0; i < MBUS_MAX_REGS; i++)
+			r[i] = (struct mbus_reg)REG(MBUS_INPUT, i * 8, MBUS_UINT32);
 		/* 0-1, 8-9, ...: gaps everywhere, one read each. */
-		assert_int_equal(mbus_plan(r, CFG_MODBUS_MAX_REGS, b, 16, &nb, of), DHO_OK);
-		assert_int_equal(nb, CFG_MODBUS_MAX_REGS);
-		for (int i = 0; i < CFG_MODBUS_MAX_REGS; i++)
-			r[i] = (struct cfg_register)REG(CFG_REG_INPUT, 100 + i * 2, CFG_REG_UINT32);
+		assert_int_equal(mbus_plan(r, MBUS_MAX_REGS, b, 16, &nb, of), DHO_OK);
+		assert_int_equal(nb, MBUS_MAX_REGS);
+		for (int i = 0; i < MBUS_MAX_REGS; i++)
+			r[i] = (struct mbus_reg)REG(MBUS_INPUT, 100 + i * 2, MBUS_UINT32);
 		/* 100-131 contiguous: one read of 32. */
-		assert_int_equal(mbus_plan(r, CFG_MODBUS_MAX_REGS, b, 16, &nb, of), DHO_OK);
+		assert_int_equal(mbus_plan(r, MBUS_MAX_REGS, b, 16, &nb, of), DHO_OK);
 		assert_int_equal(nb, 1);
 		assert_int_equal(b[0].count, 32);
 	}
 	{
-		const struct cfg_register bad[] = { REG(CFG_REG_INPUT, 65535, CFG_REG_UINT32) };
-		const struct cfg_register neg[] = { REG(CFG_REG_INPUT, -1, CFG_REG_UINT16) };
-		const struct cfg_register ty[] = { REG(CFG_REG_INPUT, 0, (enum cfg_reg_type)99) };
+		const struct mbus_reg bad[] = { REG(MBUS_INPUT, 65535, MBUS_UINT32) };
+		const struct mbus_reg neg[] = { REG(MBUS_INPUT, -1, MBUS_UINT16) };
+		const struct mbus_reg ty[] = { REG(MBUS_INPUT, 0, (enum mbus_type)99) };
 
 		assert_int_equal(mbus_plan(bad, 1, b, 16, &nb, of), DHO_EINVAL);
 		assert_int_equal(mbus_plan(neg, 1, b, 16, &nb, of), DHO_EINVAL);
 		assert_int_equal(mbus_plan(ty, 1, b, 16, &nb, of), DHO_EINVAL);
 		/* More registers than a source may have: refused before any is read. */
-		assert_int_equal(mbus_plan(bad, CFG_MODBUS_MAX_REGS + 1, b, 16, &nb, of), DHO_ERANGE);
+		assert_int_equal(mbus_plan(bad, MBUS_MAX_REGS + 1, b, 16, &nb, of), DHO_ERANGE);
 	}
 }
 
@@ -325,10 +308,11 @@ test_parse_url(void **state)
 		"rtu:/dev/ttyUSB0:9600:8N3", "rtu:/dev/ttyUSB0:99999999:8N1",
 	};
 	struct mbus_endpoint ep;
+	char why[DHO_ERRLEN];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		EXPECT(good[i].url, mbus_parse_url(good[i].url, &ep) == DHO_OK);
+		EXPECT(good[i].url, mbus_parse_url(good[i].url, &ep, why, sizeof(why)) == DHO_OK);
 		EXPECT(good[i].url, ep.rtu == good[i].rtu);
 		EXPECT(good[i].url, strcmp(ep.host, good[i].host) == 0);
 		EXPECT(good[i].url, strcmp(ep.port, good[i].port) == 0);
@@ -339,7 +323,7 @@ test_parse_url(void **state)
 		EXPECT(good[i].url, ep.stop_bits == good[i].stop);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		EXPECT(bad[i], mbus_parse_url(bad[i], &ep) == DHO_EINVAL);
+		EXPECT(bad[i], mbus_parse_url(bad[i], &ep, why, sizeof(why)) == DHO_EINVAL);
 }
 
 static int sink_calls;
@@ -375,7 +359,7 @@ test_poller_unreachable_source(void **state)
 	src.unit_id = 1;
 	src.interval_s = 1;
 	src.nregs = 1;
-	src.regs[0] = (struct cfg_register)REG(CFG_REG_INPUT, 0, CFG_REG_UINT16);
+	src.regs[0] = (struct mbus_reg)REG(MBUS_INPUT, 0, MBUS_UINT16);
 	assert_int_equal(mbus_poller_start(&src, 0, count_sink, NULL, &p), DHO_EINVAL);
 	assert_null(p);
 	assert_int_equal(mbus_poller_start(&src, 1, count_sink, NULL, &p), DHO_OK);

@@ -402,7 +402,7 @@ test_backup(void **state)
 	/* A directory that does not exist: an error that says so. */
 	snprintf(path, sizeof(path), "%s/no/such/dir/copy.db", f->dir);
 	assert_int_equal(store_backup(f->st, path, err, sizeof(err)), DHO_EIO);
-	assert_non_null(strstr(err, "No such file or directory"));
+	assert_non_null(strstr(err, "its directory does not exist"));
 	assert_non_null(strstr(err, path));
 }
 
