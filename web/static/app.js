@@ -264,7 +264,12 @@ function askNote(kind, a) {
   });
   const opener = document.activeElement;
   dlg.replaceChildren(form);
-  dlg.onclose = () => { if (opener && document.contains(opener)) opener.focus(); };
+  /* Back where the nurse was; a resolved alert has left the list, so then
+   * to the list itself. */
+  dlg.onclose = () => {
+    if (opener && document.contains(opener)) opener.focus();
+    else main().focus();
+  };
   dlg.showModal();
   area.focus();
 }
@@ -379,7 +384,20 @@ function startEvents() {
   const es = new EventSource("/api/v1/events");
   App.events = es;
   es.addEventListener("open", () => { setLive(true); scheduleRefresh(); });
-  es.addEventListener("error", () => setLive(false));
+  es.addEventListener("error", () => {
+    setLive(false);
+    /* EventSource retries by itself after a dropped connection, but gives
+     * up on an answer that is not a stream (401 when the session ended,
+     * 503 when the server has too many streams): a request tells which,
+     * and the stream is opened again a little later. */
+    if (es.readyState !== EventSource.CLOSED) return;
+    App.events = null;
+    setTimeout(async () => {
+      if (!App.me) return;
+      await refresh();
+      if (App.me) startEvents();
+    }, 5000);
+  });
   es.addEventListener("alert", (ev) => {
     let d = null;
     try { d = JSON.parse(ev.data); } catch (e) { return; }
