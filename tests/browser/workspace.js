@@ -122,8 +122,10 @@ async function main() {
     await kari.waitForFunction(() => document.querySelector("dialog[open] .error").textContent.length > 0, { timeout: WAIT });
     check("avslutt without a note is refused in words",
       /notat/i.test(await kari.$eval("dialog[open] .error", (e) => e.textContent)));
-    await kari.type("dialog[open] textarea[name=note]", "Ringte pasienten, måler igjen i kveld");
     await shot(kari, "resolve-dialog.png");
+    await kari.type("dialog[open] textarea[name=note]", "Ringte pasienten, måler igjen i kveld");
+    check("the message goes once a note is written",
+      (await kari.$eval("dialog[open] .error", (e) => e.textContent)) === "");
     await kari.click("dialog[open] button[type=submit]");
     await kari.waitForFunction((id) => !document.querySelector(`#alerts [data-alert="${id}"]`), { timeout: WAIT }, other.id);
     check("a resolved alert leaves the list", true);

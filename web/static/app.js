@@ -252,6 +252,7 @@ function askNote(kind, a) {
     h("div", { class: "row" },
       h("button", { type: "button", value: "cancel", onclick: () => dlg.close() }, t("cancel")),
       submit));
+  area.addEventListener("input", () => { err.textContent = ""; });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const note = area.value.trim();
