@@ -44,6 +44,7 @@ struct hub {
 	struct hub_hooks *hooks;   /* the webhook thread; NULL when not started */
 	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
 	dho_time_t purge_at;       /* next retention purge; 0: at start */
+	int64_t folded_at;         /* last daemon_fold(), mono_ms(); main thread only */
 };
 
 /*

@@ -125,6 +125,18 @@ void store_close(struct store *st);
 /* The last SQLite error text of this connection. */
 const char *store_errmsg(struct store *st);
 
+/*
+ * Keeps what the ingest path reads for every message (a device's open
+ * assignment, a patient's row, that a patient has no rule overrides or no
+ * unresolved alert of a rule, the newest reading of each metric) in memory
+ * for at most `patients` patients and as many devices (0 turns the cache
+ * off; a full cache starts again empty). Only for the connection that
+ * does all its reads inside store_begin()/store_commit(): a commit by
+ * another connection is noticed at store_begin() (PRAGMA data_version) and
+ * drops the whole cache, as does a rollback. DHO_ENOMEM.
+ */
+int store_cache(struct store *st, size_t patients);
+
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);

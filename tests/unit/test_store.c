@@ -479,6 +479,118 @@ test_purge(void **state)
 	assert_non_null(strstr(audit, "readings 0, alerts 0"));
 }
 
+static int
+count_rules(void *ctx, const char *key, const char *spec)
+{
+	(void)key;
+	(void)spec;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/*
+ * The daemon's cache answers as the table would: after its own writes,
+ * after another connection's commit (noticed at the next begin) and after
+ * a rollback.
+ */
+static void
+test_cache_is_exact(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other = NULL;
+	struct store_patient p;
+	struct store_assignment a;
+	struct rules_sample v[1];
+	struct alert al;
+	char err[DHO_ERRLEN];
+	size_t n;
+	int rules = 0;
+
+	assert_int_equal(store_cache(f->st, 16), DHO_OK);
+	assert_int_equal(store_open(f->path, false, &other, err, sizeof(err)), DHO_OK);
+	add_patient(f->st, "P1", "vefsn");
+	assert_int_equal(store_device_assign(f->st, "oxy-1", "P1", 100), DHO_OK);
+
+	/* Filled inside a transaction, as the daemon reads. */
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	assert_int_equal(store_patient_get(f->st, "P1", &p), DHO_OK);
+	assert_int_equal(p.ended_at, 0);
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 200, &a), DHO_OK);
+	assert_string_equal(a.patient, "P1");
+	assert_int_equal(store_rule_list(f->st, "P1", count_rules, &rules), DHO_OK);
+	assert_int_equal(rules, 0);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &al), DHO_ENOTFOUND);
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 0, 5000, v, 1, &n), DHO_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+
+	/* Its own writes: a reading, an alert, then the alert resolved. */
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 91, 1000, 0);
+	add_reading(f->st, "P1", METRIC_SPO2, 60, 1100, RFLAG_INVALID);
+	add_reading(f->st, "P1", METRIC_SPO2, 89, 900, 0);
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 0, 5000, v, 1, &n), DHO_OK);
+	assert_int_equal(n, 1);
+	assert_true(v[0].value == 91 && v[0].at == 1000);
+	/* A window that ends before the newest reading asks the table. */
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 0, 1000, v, 1, &n), DHO_OK);
+	assert_int_equal(n, 1);
+	assert_true(v[0].value == 89 && v[0].at == 900);
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 1001, 5000, v, 1, &n), DHO_OK);
+	assert_int_equal(n, 0);
+	memset(&al, 0, sizeof(al));
+	snprintf(al.patient, sizeof(al.patient), "P1");
+	snprintf(al.tenant, sizeof(al.tenant), "vefsn");
+	snprintf(al.rule, sizeof(al.rule), "threshold.spo2");
+	snprintf(al.team, sizeof(al.team), "home-nursing/vefsn");
+	al.state = ALERT_OPEN;
+	assert_int_equal(store_alert_save(f->st, &al), DHO_OK);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &al), DHO_OK);
+	al.state = ALERT_RESOLVED;
+	assert_int_equal(store_alert_save(f->st, &al), DHO_OK);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &al), DHO_ENOTFOUND);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+
+	/* Another connection's commits: an override, the device released,
+	 * the follow-up ended, an alert opened. */
+	assert_int_equal(store_rule_set(other, "P1", "threshold.spo2", "red<85"), DHO_OK);
+	assert_int_equal(store_device_unassign(other, "oxy-1", 300), DHO_OK);
+	assert_int_equal(store_patient_end(other, "P1", 400), DHO_OK);
+	al.id = 0;
+	al.state = ALERT_OPEN;
+	assert_int_equal(store_alert_save(other, &al), DHO_OK);
+	add_reading(other, "P1", METRIC_SPO2, 95, 2000, 0);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	rules = 0;
+	assert_int_equal(store_rule_list(f->st, "P1", count_rules, &rules), DHO_OK);
+	assert_int_equal(rules, 1);
+	assert_int_equal(store_device_lookup(f->st, "oxy-1", 350, &a), DHO_ENOTFOUND);
+	assert_int_equal(store_patient_get(f->st, "P1", &p), DHO_OK);
+	assert_int_equal(p.ended_at, 400);
+	assert_int_equal(store_alert_find_open(f->st, "P1", "threshold.spo2", &al), DHO_OK);
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 0, 5000, v, 1, &n), DHO_OK);
+	assert_true(n == 1 && v[0].value == 95);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+
+	/* A rollback forgets what it undid. */
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	add_reading(f->st, "P1", METRIC_SPO2, 70, 3000, 0);
+	store_rollback(f->st);
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	assert_int_equal(store_reading_window(f->st, "P1", METRIC_SPO2, 0, 5000, v, 1, &n), DHO_OK);
+	assert_true(n == 1 && v[0].value == 95);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+
+	/* The rule removed by its own connection is read again. */
+	assert_int_equal(store_begin(f->st), DHO_OK);
+	assert_int_equal(store_rule_unset(f->st, "P1", "threshold.spo2"), DHO_OK);
+	rules = 0;
+	assert_int_equal(store_rule_list(f->st, "P1", count_rules, &rules), DHO_OK);
+	assert_int_equal(rules, 0);
+	assert_int_equal(store_commit(f->st), DHO_OK);
+	store_close(other);
+}
+
 int
 main(void)
 {
@@ -493,6 +605,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_is_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
