@@ -62,6 +62,19 @@ async function main() {
       /Feil brukernavn eller passord/.test(await kari.$eval("#login-error", (e) => e.textContent)));
     await shot(kari, "login.png");
 
+    /* ---- a user with a TOTP secret is asked for her one-time code ---- */
+    const tove = await session(browser, "nb-NO,nb;q=0.9");
+    await tove.goto(URL_ + "/", { waitUntil: "domcontentloaded" });
+    await tove.waitForSelector("input[name=user]", { timeout: WAIT });
+    await tove.type("input[name=user]", "tove");
+    await tove.type("input[name=password]", process.env.DHO_PASSWORD);
+    await tove.click("form button[type=submit]");
+    await tove.waitForSelector("input[name=otp]", { timeout: WAIT });
+    check("with 2FA the form asks for the one-time code, in words",
+      /engangskoden/.test(await tove.$eval("#login-error", (e) => e.textContent)) &&
+      (await tove.$eval("input[name=password]", (e) => e.value)) !== "");
+    await shot(tove, "login-otp.png");
+
     /* ---- Kari's triage list ---- */
     await login(kari, "kari");
     let items = await listed(kari);

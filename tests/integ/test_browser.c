@@ -160,6 +160,9 @@ scene(struct env *e)
 	user_add(e, "kari", "hospital-dho/mosjoen");
 	user_add(e, "anne", "hospital-dho/mosjoen");
 	user_add(e, "ola", "home-nursing/vefsn");
+	/* Tove has a TOTP secret: the form must ask her for a code. */
+	user_add(e, "tove", "hospital-dho/mosjoen");
+	assert_int_equal(cli(e, NULL, "user totp tove"), 0);
 	hub_start(e);
 
 	for (double h = 6 * 24; h > 2; h -= 4) {
