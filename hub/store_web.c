@@ -23,7 +23,7 @@ enum web_sql {
 	W_USER_TOTP_USE,
 	W_SESS_ADD, W_SESS_GET, W_SESS_TOUCH, W_SESS_DEL, W_SESS_DEL_USER, W_SESS_PURGE,
 	W_FAIL_ADD, W_FAIL_USER, W_FAIL_ADDR, W_FAIL_CLEAR,
-	W_TRIAGE, W_TRIAGE_AFTER, W_HELD, W_COUNTS, W_CANDIDATES, W_EVENTS, W_OUTBOX_LAST,
+	W_TRIAGE, W_TRIAGE_ANY, W_HELD, W_COUNTS, W_CANDIDATES, W_EVENTS, W_OUTBOX_LAST,
 	W_OUTBOX_SINCE,
 	W_COUNT_
 };
@@ -35,7 +35,7 @@ _Static_assert(W_COUNT_ <= 32, "store_web.c has slots 0-31 (store_int.h)");
  * the cursor: severity descending, then state, opened_at and id ascending. */
 #define TRIAGE_WHERE "team IN (SELECT value FROM json_each(?1))" \
 	" AND (?2 IS NULL OR patient = ?2)" \
-	" AND (?3 = -2 OR (?3 = -1 AND state != 2) OR state = ?3)"
+	" AND (?5 IS NULL OR (-severity, state, opened_at, id) > (-?5, ?6, ?7, ?8))"
 #define TRIAGE_ORDER " ORDER BY severity DESC, state, opened_at, id LIMIT ?4"
 
 static const char *const web_sql_text[W_COUNT_] = {
@@ -56,9 +56,11 @@ static const char *const web_sql_text[W_COUNT_] = {
 	[W_FAIL_USER] = "SELECT count(*), min(at) FROM login_failures WHERE user = ?1 AND at >= ?2",
 	[W_FAIL_ADDR] = "SELECT count(*), min(at) FROM login_failures WHERE addr = ?1 AND at >= ?2",
 	[W_FAIL_CLEAR] = "DELETE FROM login_failures WHERE user = ?1 OR at < ?2",
-	[W_TRIAGE] = "SELECT id FROM alerts WHERE " TRIAGE_WHERE TRIAGE_ORDER,
-	[W_TRIAGE_AFTER] = "SELECT id FROM alerts WHERE " TRIAGE_WHERE
-		" AND (-severity, state, opened_at, id) > (-?5, ?6, ?7, ?8)" TRIAGE_ORDER,
+	/* The literal state != 2 lets SQLite use the partial index
+	 * alerts_triage: the unresolved alerts of each team, in triage order. */
+	[W_TRIAGE] = "SELECT id FROM alerts WHERE state != 2 AND " TRIAGE_WHERE TRIAGE_ORDER,
+	[W_TRIAGE_ANY] = "SELECT id FROM alerts WHERE (?3 = -2 OR state = ?3) AND " TRIAGE_WHERE
+		TRIAGE_ORDER,
 	[W_HELD] = "SELECT 1 FROM alerts WHERE patient = ?1 AND state != 2"
 		" AND team IN (SELECT value FROM json_each(?2)) LIMIT 1",
 	[W_COUNTS] = "SELECT severity, count(*) FROM alerts WHERE patient = ?1 AND state != 2"
@@ -449,7 +451,7 @@ int
 store_alert_triage(struct store *st, const struct store_triage_filter *f, store_alert_cb cb,
                    void *ctx)
 {
-	sqlite3_stmt *s = web_stmt(st, f->after ? W_TRIAGE_AFTER : W_TRIAGE);
+	sqlite3_stmt *s = web_stmt(st, f->state == -1 ? W_TRIAGE : W_TRIAGE_ANY);
 	char *teams = web_json_list(f->teams, f->nteams);
 	int64_t *ids = NULL;
 	size_t n = 0;
@@ -466,7 +468,8 @@ store_alert_triage(struct store *st, const struct store_triage_filter *f, store_
 	sqlite3_bind_text(s, 1, teams, -1, SQLITE_STATIC);
 	if (f->patient)
 		sqlite3_bind_text(s, 2, f->patient, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, f->state);
+	if (f->state != -1)
+		sqlite3_bind_int(s, 3, f->state);
 	sqlite3_bind_int(s, 4, limit);
 	if (f->after) {
 		sqlite3_bind_int(s, 5, f->after->severity);
