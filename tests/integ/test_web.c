@@ -556,6 +556,27 @@ test_login_and_throttling(void **state)
 		http_from = "127.0.0.1";
 	}
 
+	/* A session unused for session_idle (30 minutes by default) has
+	 * expired: 401 with a JSON error, whatever the cookie. The database is
+	 * aged by hand rather than the test waiting half an hour. */
+	{
+		struct who old;
+		char *out;
+		int st;
+
+		http_from = "127.0.0.6";
+		login(&w, "revisor", &old);
+		http_from = "127.0.0.1";
+		out = run(&st, "sqlite3 %s/hub.db \"UPDATE sessions SET last_at = last_at - 1801,"
+		          " created_at = created_at - 1801 WHERE user = 'revisor'\"", e->dir);
+		free(out);
+		assert_int_equal(st, 0);
+		r = http(&w, &old, "GET", "/api/v1/session", NULL, NULL);
+		expect(r, 401, "an expired session");
+		assert_non_null(strstr(jstr(r->json, "error"), "expired"));
+		expect(http(&w, &old, "GET", "/api/v1/session", NULL, NULL), 401, "after expiry");
+	}
+
 	/* Log-out needs the CSRF token and ends the session. */
 	expect(http(&w, &u, "DELETE", "/api/v1/session", NULL, NULL), 403, "log-out without CSRF");
 	char hdr[160];
