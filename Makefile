@@ -1,7 +1,11 @@
 # dhohub: the two commands of the README, and the builds around them.
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run every test
-# Other targets: deps, build, asan, valgrind, soak, fuzz, bench, clean.
+# Other targets: deps, build, install, package, asan, valgrind, soak, fuzz,
+# bench, clean.
+#   make install [DESTDIR=D]   dhohub, man pages, units, config (prefix: as
+#                              configured, -DCMAKE_INSTALL_PREFIX; /usr/local)
+#   make package                          build-pkg/dhohub_VERSION_ARCH.deb
 #   make fuzz FUZZ_SECONDS=300   fuzz each decoder harness for 5 minutes
 
 BUILD ?= build
@@ -10,8 +14,9 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DURATION ?=
+PKG_BUILD ?= build-pkg
 
-.PHONY: all deps build demo test asan valgrind soak fuzz bench clean
+.PHONY: all deps build install package demo test asan valgrind soak fuzz bench clean
 
 all: build
 
@@ -32,6 +37,17 @@ build: deps
 		cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo && touch $(CONFIGURED); \
 	fi
 	cmake --build $(BUILD) -j$(JOBS)
+
+# DESTDIR from the environment or the command line stages the tree.
+install: build
+	cmake --install $(BUILD)
+
+# The package is configured for the prefix /usr, so that the units name
+# /usr/bin/dhohub and the configuration is /etc/dhohub/dhohub.conf.
+package: deps
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
+	cmake --build $(PKG_BUILD) -j$(JOBS) --target dhohub dho_man
+	cd $(PKG_BUILD) && cpack -G DEB
 
 demo: build
 	$(BUILD)/hub/dhohub demo $(if $(DEMO_DURATION),--duration $(DEMO_DURATION))
@@ -71,4 +87,4 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(PKG_BUILD)

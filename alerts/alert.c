@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "metric.h"
 #include "timefmt.h"
 
 static const char *const alert_sev_names[] = { "none", "yellow", "red" };
@@ -73,16 +74,22 @@ alert_parse_id(const char *s, int64_t *out)
 	return DHO_OK;
 }
 
-/* A value printed with its precision: 86 stays an integer, 37.60 keeps its
- * two decimals in the document's text. */
+/*
+ * The reading's value. For an event's text (exact) it goes through the
+ * formatter every value printed for people shares, metric_json_value(), so
+ * 37.60 stays 37.60 and 86 stays 86; for a caller that wants an object to
+ * work on, it is the same formatted value as a jansson number.
+ */
 static json_t *
-alert_number(double value, int decimals)
+alert_number(double value, int decimals, bool exact)
 {
 	char buf[64];
 
-	if (decimals <= 0 && value == (double)(int64_t)value)
-		return json_integer((json_int_t)value);
-	snprintf(buf, sizeof(buf), "%.*f", decimals > 0 ? decimals : 3, value);
+	if (exact)
+		return metric_json_value(value, decimals);
+	metric_format_value(value, decimals, buf, sizeof(buf));
+	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL)
+		return json_integer((json_int_t)strtoll(buf, NULL, 10));
 	return json_real(strtod(buf, NULL));
 }
 
@@ -95,8 +102,8 @@ alert_set_time(json_t *o, const char *key, dho_time_t t)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-void *
-alert_event_object(const struct alert *a, const char *event, dho_time_t at)
+static json_t *
+alert_event_build(const struct alert *a, const char *event, dho_time_t at, bool exact)
 {
 	char id[32];
 	json_t *o = json_object();
@@ -116,7 +123,7 @@ alert_event_object(const struct alert *a, const char *event, dho_time_t at)
 	json_object_set_new(o, "cleared", json_boolean(a->cleared));
 	if (a->metric[0] != '\0') {
 		json_object_set_new(o, "metric", json_string(a->metric));
-		json_object_set_new(o, "value", alert_number(a->value, a->decimals));
+		json_object_set_new(o, "value", alert_number(a->value, a->decimals, exact));
 		json_object_set_new(o, "unit", json_string(a->unit));
 		alert_set_time(o, "measured_at", a->measured_at);
 	}
@@ -137,15 +144,27 @@ alert_event_object(const struct alert *a, const char *event, dho_time_t at)
 	return o;
 }
 
+void *
+alert_event_object(const struct alert *a, const char *event, dho_time_t at)
+{
+	return alert_event_build(a, event, at, false);
+}
+
+void *
+alert_event_exact(const struct alert *a, const char *event, dho_time_t at)
+{
+	return alert_event_build(a, event, at, true);
+}
+
 int
 alert_event_json(const struct alert *a, const char *event, dho_time_t at, char **out)
 {
-	json_t *o = alert_event_object(a, event, at);
+	json_t *o = alert_event_build(a, event, at, true);
 	char *text;
 
 	if (o == NULL)
 		return DHO_ENOMEM;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	text = metric_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
 		return DHO_ENOMEM;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli_int.h"
+#include "metric.h"
 #include "daemon.h"
 #include "gatt.h"
 #include "ident.h"
@@ -115,8 +116,12 @@ cli_store_rc(struct cli *c, int rc, const char *what)
 void
 cli_print_json(json_t *doc)
 {
-	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-	fputc('\n', stdout);
+	/* Values keep their precision (metric_json_value()): 37.60 stays 37.60. */
+	char *text = metric_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (text != NULL)
+		puts(text);
+	free(text);
 	json_decref(doc);
 }
 
@@ -295,7 +300,8 @@ const struct cli_command cli_base_commands[] = {
 /* Every table, in the order --help lists them. A file with new commands
  * adds its table here. */
 static const struct cli_command *const cli_tables[] = {
-	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands, NULL,
+	cli_base_commands, cli_patient_commands, cli_list_commands, cli_alert_commands,
+	cli_deploy_commands, cli_web_commands, NULL,
 };
 
 static void

@@ -12,7 +12,7 @@
 int
 cli_collect_alert(void *ctx, const struct alert *a)
 {
-	json_array_append_new(ctx, alert_event_object(a, a->last_event, a->updated_at));
+	json_array_append_new(ctx, alert_event_exact(a, a->last_event, a->updated_at));
 	return 0;
 }
 

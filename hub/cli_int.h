@@ -6,7 +6,8 @@
  * dispatches to a command, and holds the helpers below; cli_patient.c has
  * the patient, device and rule commands; cli_list.c the listings (readings,
  * quarantine, stats, audit); cli_alert.c the alerts and the nurse's
- * actions. Each file has one table of its commands; a command is one row.
+ * actions; cli_deploy.c broker-acl and backup. Each file has one table
+ * of its commands; a command is one row.
  */
 #ifndef CLI_INT_H
 #define CLI_INT_H
@@ -56,6 +57,8 @@ extern const struct cli_command cli_base_commands[];
 extern const struct cli_command cli_patient_commands[];
 extern const struct cli_command cli_list_commands[];
 extern const struct cli_command cli_alert_commands[];
+extern const struct cli_command cli_deploy_commands[];
+extern const struct cli_command cli_web_commands[];
 
 /* The state of a listing callback: text rows, or objects into arr. */
 struct cli_list {

@@ -11,17 +11,6 @@
 #include "metric.h"
 
 static json_t *
-cli_json_value(double v, int decimals)
-{
-	char buf[64];
-
-	if (decimals <= 0 && v == (double)(int64_t)v)
-		return json_integer((json_int_t)v);
-	snprintf(buf, sizeof(buf), "%.*f", decimals > 0 ? decimals : 3, v);
-	return json_real(strtod(buf, NULL));
-}
-
-static json_t *
 cli_flags_json(uint32_t flags)
 {
 	json_t *arr = json_array();
@@ -59,7 +48,7 @@ cli_reading_row(void *ctx, const struct store_reading *r)
 		snprintf(v, sizeof(v), "%c", metric_acvpu_letter(r->r.value));
 		json_object_set_new(o, "value", json_string(v));
 	} else {
-		json_object_set_new(o, "value", cli_json_value(r->r.value, r->r.decimals));
+		json_object_set_new(o, "value", metric_json_value(r->r.value, r->r.decimals));
 	}
 	json_object_set_new(o, "unit", json_string(metric_unit(r->r.metric)));
 	json_object_set_new(o, "measured_at", cli_json_time(r->r.measured_at));

@@ -9,6 +9,7 @@
 
 #include "care.h"
 #include "cli_int.h"
+#include "metric.h"
 #include "ident.h"
 
 static int
@@ -209,7 +210,7 @@ cmd_patient_show(struct cli *c, int argc, char **argv)
 		cli_print_json(o);
 		o = NULL;
 	} else {
-		char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text = metric_json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		/* The human form is the same document, indented: every field is
 		 * named, which suits a record with nested lists. */
 		if (text)

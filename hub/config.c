@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "ident.h"
@@ -186,6 +187,10 @@ static const struct cfg_opt cfg_store_opts[] = {
 	  .min = 1, .max = 100000000, .def = "100000",
 	  .help = "quarantine entries kept (each at most 64 KiB of its payload); the oldest "
 	          "are pruned first" },
+	{ .name = "retention_days", .type = CFG_INT, CFG_FIELD(config, retention_days),
+	  .min = 0, .max = 36500, .def = "0",
+	  .help = "days after a follow-up ends that its readings, alerts and quarantine are "
+	          "deleted (daily, audited); 0 = keep all" },
 };
 
 static const struct cfg_opt cfg_alerts_opts[] = {
@@ -1357,6 +1362,54 @@ out:
 	free(inst_of);
 }
 
+/*
+ * The files [broker] names must be readable now, not at the first connect
+ * hours later; the password must not be readable by anyone but its owner.
+ * Only check-config and run look (they load without CONFIG_NO_WARNINGS):
+ * the other commands never open these files, and an operator's account
+ * that may run them need not be able to read the hub's secrets.
+ */
+static void
+cfg_check_files(struct cfg_ctx *c, const struct cfg_inst *broker)
+{
+	static const char *const keys[] = { "password_file", "ca_file", "cert_file", "key_file" };
+	const char *paths[] = { c->cfg->password_file, c->cfg->ca_file, c->cfg->cert_file,
+	                        c->cfg->key_file };
+	struct stat sb;
+
+	if (c->flags & CONFIG_NO_WARNINGS)
+		return;
+	for (size_t i = 0; i < CFG_N(keys); i++) {
+		int line = broker->keyline[cfg_opt_index(SEC_BROKER, keys[i])];
+		FILE *f;
+		int ch, err;
+
+		if (paths[i][0] == '\0')
+			continue;
+		f = fopen(paths[i], "r");
+		if (f == NULL) {
+			cfg_error(c, line, "[broker] %s = %s: cannot read: %s", keys[i], paths[i],
+			          strerror(errno));
+			continue;
+		}
+		/* fopen() opens a directory; reading it fails. */
+		ch = getc(f);
+		err = ferror(f) ? errno : 0;
+		if (err == 0 && fstat(fileno(f), &sb) != 0)
+			err = errno;
+		fclose(f);
+		if (err != 0)
+			cfg_error(c, line, "[broker] %s = %s: cannot read: %s", keys[i], paths[i],
+			          strerror(err));
+		else if (ch == EOF)
+			cfg_error(c, line, "[broker] %s = %s: the file is empty", keys[i], paths[i]);
+		else if (i == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) != 0)
+			cfg_error(c, line, "[broker] password_file = %s: readable by group or others "
+			          "(mode %03o); make it readable by the hub's user only (chmod 600)",
+			          paths[i], (unsigned)(sb.st_mode & 0777));
+	}
+}
+
 static void
 cfg_cross_check(struct cfg_ctx *c)
 {
@@ -1446,6 +1499,7 @@ cfg_cross_check(struct cfg_ctx *c)
 				cfg_warning(c, broker->keyline[kt], "[broker] tenants: %s has no "
 				            "[tenant:%s] section: its patients cannot be enrolled",
 				            cfg->tenants[i], cfg->tenants[i]);
+		cfg_check_files(c, broker);
 	}
 }
 
@@ -1605,6 +1659,63 @@ config_print_reference(FILE *out)
 		if (s->extra_key != NULL) {
 			snprintf(left, sizeof(left), "%s = %s", s->extra_key, s->extra_value);
 			fprintf(out, "%-36s ; %s\n", left, s->extra_help);
+		}
+	}
+}
+
+/* Text for a roff line: backslashes doubled, and a leading '.' or '\''
+ * kept from being read as a request. */
+static void
+cfg_roff(FILE *out, const char *text)
+{
+	if (text[0] == '.' || text[0] == '\'')
+		fputs("\\&", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\\')
+			fputs("\\e", out);
+		else if (*p == '-')
+			fputs("\\-", out);
+		else
+			fputc(*p, out);
+	}
+}
+
+void
+config_print_man(FILE *out)
+{
+	for (int k = 0; k < SEC_COUNT; k++) {
+		const struct cfg_section *s = &cfg_sections[k];
+
+		fprintf(out, ".SS [%s%s%s]\n", s->name, s->placeholder ? ":" : "",
+		        s->placeholder ? s->placeholder : "");
+		cfg_roff(out, s->help);
+		fputs(".\n", out);
+		for (size_t i = 0; i < s->nopts; i++) {
+			const struct cfg_opt *o = &s->opts[i];
+
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, o->name);
+			fputs(" = ", out);
+			cfg_roff(out, o->def ? o->def : "");
+			fputs("\"\n", out);
+			if (o->flags & CFG_REQUIRED)
+				fputs("(required) ", out);
+			cfg_roff(out, o->help);
+			fputs(o->def == NULL ? ".\n" : o->def[0] == '\0' ? ". Default: empty.\n"
+			      : ". Default: ", out);
+			if (o->def != NULL && o->def[0] != '\0') {
+				cfg_roff(out, o->def);
+				fputs(".\n", out);
+			}
+		}
+		if (s->extra_key != NULL) {
+			fputs(".TP\n.B \"", out);
+			cfg_roff(out, s->extra_key);
+			fputs(" = ", out);
+			cfg_roff(out, s->extra_value);
+			fputs("\"\n", out);
+			cfg_roff(out, s->extra_help);
+			fputs(".\n", out);
 		}
 	}
 }

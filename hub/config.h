@@ -84,6 +84,7 @@ struct config {
 	char store_path[512];
 	enum cfg_durability durability;
 	int quarantine_max;        /* entries kept, the oldest pruned first */
+	int retention_days;        /* 0: keep all (contract 9) */
 	/* [alerts] */
 	int ack_s_yellow;
 	int ack_s_red;
@@ -129,7 +130,8 @@ int config_load(const char *path, config_rule_check_fn check, FILE *errs,
 
 /* config_load() with flags: CONFIG_NO_WARNINGS prints errors only, for
  * commands other than check-config and run, whose stderr should stay quiet
- * for a file that loads. */
+ * for a file that loads. It also skips the checks of the files [broker]
+ * names (readable; password_file private), which only the daemon opens. */
 #define CONFIG_NO_WARNINGS 1u
 int config_load_flags(const char *path, config_rule_check_fn check, FILE *errs,
                       unsigned flags, struct config **out);
@@ -150,5 +152,9 @@ int config_split_listen(const char *v, char *addr, size_t addrlen, int *port);
 
 /* Prints every option with its default and help, as the example config. */
 void config_print_reference(FILE *out);
+
+/* The same as roff for dhohub.conf(5): a .SS per section, a .TP per key
+ * with "key = default" and its help (docs/man/mangen.c puts it in). */
+void config_print_man(FILE *out);
 
 #endif

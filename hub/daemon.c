@@ -32,6 +32,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "mono.h"
+#include "retention.h"
 #include "timefmt.h"
 
 /* The main loop looks at the outbox at least this often, for events that
@@ -245,6 +246,9 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload(&h);
 		}
 		daemon_timers(&h);
+		pthread_mutex_lock(&h.lock);
+		retention_tick(h.st, h.cfg, timefmt_now(), &h.purge_at);
+		pthread_mutex_unlock(&h.lock);
 		if (hub_deliver_mqtt(&h) > 0) {
 			/* Events this loop found (the timers', the CLI's) may
 			 * have webhooks too. */

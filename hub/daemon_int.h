@@ -43,6 +43,7 @@ struct hub {
 	atomic_bool stopping;
 	struct hub_hooks *hooks;   /* the webhook thread; NULL when not started */
 	struct mbus_poller *poller;  /* NULL without [modbus:*] sources */
+	dho_time_t purge_at;       /* next retention purge; 0: at start */
 };
 
 /*

@@ -26,11 +26,17 @@
 #include <jansson.h>
 #include <MQTTAsync.h>
 
+#include "auth.h"
 #include "daemon.h"
 #include "store.h"
 #include "timefmt.h"
 
 #define DEMO_PREFIX "dho/v1"
+/* The workspace's demo nurses: one of both teams, one of home nursing only
+ * (who does not see the hospital's alerts). A demo password, printed. */
+#define DEMO_NURSE "sykepleier"
+#define DEMO_HOME_NURSE "hjemmesykepleier"
+#define DEMO_PASSWORD "demo-passord-123"
 
 static volatile sig_atomic_t demo_stop;
 
@@ -191,6 +197,30 @@ demo_connect(MQTTAsync *c, const char *url, const char *id, bool subscribe)
 }
 
 static int
+demo_users(struct store *st, dho_time_t now)
+{
+	struct store_user u;
+	int rc = auth_init();
+
+	memset(&u, 0, sizeof(u));
+	if (rc == DHO_OK)
+		rc = auth_hash(DEMO_PASSWORD, u.hash, sizeof(u.hash));
+	snprintf(u.role, sizeof(u.role), "nurse");
+	u.created_at = now;
+	snprintf(u.name, sizeof(u.name), DEMO_NURSE);
+	snprintf(u.teams[0], sizeof(u.teams[0]), "home-nursing/vefsn");
+	snprintf(u.teams[1], sizeof(u.teams[1]), "hospital-dho/mosjoen");
+	u.nteams = 2;
+	if (rc == DHO_OK)
+		rc = store_user_add(st, &u);
+	snprintf(u.name, sizeof(u.name), DEMO_HOME_NURSE);
+	u.nteams = 1;
+	if (rc == DHO_OK)
+		rc = store_user_add(st, &u);
+	return rc;
+}
+
+static int
 demo_enroll(const char *db)
 {
 	struct store *st = NULL;
@@ -214,6 +244,8 @@ demo_enroll(const char *db)
 		if (rc == DHO_OK)
 			rc = store_device_assign(st, dev[i][0], dev[i][1], 0);
 	}
+	if (rc == DHO_OK)
+		rc = demo_users(st, now);
 	store_close(st);
 	return rc;
 }
@@ -223,9 +255,9 @@ demo_run(const char *config_path, int duration_s)
 {
 	char dir[] = "/tmp/dhohub-demo.XXXXXX";
 	char path[256], conf[256], db[256], url[64], text[4096], body[256], ts[TIMEFMT_LEN];
-	pid_t broker = -1, hub = -1;
+	pid_t broker = -1, hub = -1, web = -1;
 	MQTTAsync feed = NULL, devices = NULL;
-	int port, rc = 1, tick = 0;
+	int port, web_port, rc = 1, tick = 0;
 	time_t start = time(NULL);
 	struct sigaction sa;
 
@@ -234,7 +266,8 @@ demo_run(const char *config_path, int duration_s)
 	sa.sa_handler = demo_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (mkdtemp(dir) == NULL || (port = demo_free_port()) < 0) {
+	if (mkdtemp(dir) == NULL || (port = demo_free_port()) < 0 ||
+	    (web_port = demo_free_port()) < 0) {
 		perror("demo: cannot set up a temporary directory and port");
 		return 1;
 	}
@@ -265,12 +298,12 @@ demo_run(const char *config_path, int duration_s)
 	         "tenants = vefsn\n\n[store]\npath = %s\n\n"
 	         "[tenant:vefsn]\nhome_team = home-nursing/vefsn\nhospital_team = hospital-dho/mosjoen\n"
 	         "hospital_days = 14\n\n[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
-	         "[team:hospital-dho/mosjoen]\n\n"
+	         "[team:hospital-dho/mosjoen]\n\n[http]\nlisten = 127.0.0.1:%d\n\n"
 	         "[program:copd]\nthreshold.spo2 = red<88 yellow<92\nthreshold.pulse = red>130 yellow>110\n"
 	         "missing.spo2 = 6s red:12s\n\n"
 	         "[program:heart-failure]\nthreshold.weight = red>86 yellow>84\n"
 	         "threshold.bp_sys = red<90 yellow<100 yellow>160\n",
-	         url, db);
+	         url, db, web_port);
 	if (demo_write(conf, text) != DHO_OK || demo_enroll(db) != DHO_OK)
 		goto out;
 	{
@@ -280,16 +313,29 @@ demo_run(const char *config_path, int duration_s)
 		snprintf(log, sizeof(log), "%s/hub.log", dir);
 		hub = demo_spawn(argv, log);
 	}
+	{
+		char *argv[] = { "/proc/self/exe", "-c", conf, "web", NULL };
+		char log[256];
+
+		snprintf(log, sizeof(log), "%s/web.log", dir);
+		web = demo_spawn(argv, log);
+	}
+	for (int i = 0; i < 100 && !demo_port_open(web_port); i++)
+		usleep(50 * 1000);
+	if (!demo_port_open(web_port))
+		fprintf(stderr, "demo: the workspace did not start; see %s/web.log\n", dir);
 	if (demo_connect(&feed, url, "demo-feed", true) != DHO_OK ||
 	    demo_connect(&devices, url, "demo-devices", false) != DHO_OK) {
 		fprintf(stderr, "demo: cannot connect to the demo broker\n");
 		goto out;
 	}
 	printf("dhohub demo: broker %s, hub log %s/hub.log\n"
+	       "workspace: http://127.0.0.1:%d/  log in as " DEMO_NURSE " (both teams) or "
+	       DEMO_HOME_NURSE " (home nursing only), password " DEMO_PASSWORD "\n"
 	       "patients: kols-ola (COPD, desaturating), hjerte-kari (heart failure, gaining weight),\n"
 	       "          kols-per (COPD, device goes silent)\n\n"
 	       "TIME      TEAM                   ID   EVENT     SEV    PATIENT / RULE / REASON\n",
-	       url, dir);
+	       url, dir, web_port);
 	fflush(stdout);
 	while (!demo_stop && (duration_s == 0 || time(NULL) - start < duration_s)) {
 		/* One simulated round every second: Ola's saturation falls a
@@ -323,6 +369,7 @@ out:
 		MQTTAsync_disconnect(feed, NULL);
 		MQTTAsync_destroy(&feed);
 	}
+	demo_reap(web);
 	demo_reap(hub);
 	demo_reap(broker);
 	nftw(dir, demo_rm, 8, FTW_DEPTH | FTW_PHYS);

@@ -242,8 +242,11 @@ engine_emit(struct engine *e, const struct alert *a, const char *event, const ch
 	if (rc == DHO_OK)
 		e->events++;
 	if (rc == DHO_OK)
-		log_info("alert A%lld %s: %s %s %s (%s) -> %s", (long long)a->id, event, a->patient,
-		         a->rule, alert_severity_name(a->severity), a->reason, team);
+		/* No patient id: logs travel further than the database
+		 * (contract 9); the alert id leads to the patient for those
+		 * who may see it. */
+		log_info("alert A%lld %s: %s %s (%s) -> %s", (long long)a->id, event, a->rule,
+		         alert_severity_name(a->severity), a->reason, team);
 	free(body);
 	return rc;
 }
@@ -549,7 +552,7 @@ engine_news2(struct engine *e, const struct store_patient *p, const struct rule 
 	}
 	rc = news2_score(&set, (enum news2_scale)scale, out);
 	if (rc == DHO_ERANGE || rc == DHO_ENOTFOUND) {
-		log_warnx("patient %s: NEWS2 not scored: %s", p->id, out->reason);
+		log_warnx("a reading of device %s: NEWS2 not scored: %s", r->device, out->reason);
 		return DHO_OK;
 	}
 	if (rc != DHO_OK)

@@ -291,6 +291,36 @@ ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	return DHO_OK;
 }
 
+/*
+ * Intermediate Cuff Pressure (2A36) is the cuff's pressure while it
+ * inflates, no measurement: contract 4.3 has it accepted and stored as
+ * nothing. It is not quarantined, since nothing is wrong with it, but it
+ * is not silent either: an unattributable device is still quarantined, the
+ * seq is claimed, the message counts for last_message_at, and the log
+ * says so at debug level.
+ */
+static int
+ingest_cuff(struct ingest_msg *m, const struct doc_result *d)
+{
+	struct store_patient p;
+	char why[DHO_ERRLEN + 64];
+	int rc = ingest_attribute(m, d->measured_at, &p, why, sizeof(why));
+
+	if (rc == DHO_ENOTFOUND || rc == DHO_EINVAL)
+		return ingest_quarantine(m, why);
+	if (rc != DHO_OK)
+		return rc;
+	if (d->has_seq) {
+		rc = store_claim_seq(m->st, m->device, d->seq);
+		if (rc == DHO_EEXIST)
+			return DHO_OK;
+		if (rc != DHO_OK)
+			return rc;
+	}
+	log_debug("%s: intermediate cuff pressure (2A36) accepted, nothing to store", m->device);
+	return store_message_seen(m->st, m->now);
+}
+
 static int
 ingest_dispatch(struct ingest_msg *m)
 {
@@ -330,9 +360,11 @@ ingest_dispatch(struct ingest_msg *m)
 		return rc;
 	if (rc != DHO_OK)
 		return ingest_quarantine(m, err);
+	if (d.n == 0 && d.gatt_uuid == GATT_INTERMEDIATE_CUFF)
+		return ingest_cuff(m, &d);
 	if (d.n == 0) {
-		/* 2A36 and body composition without weight carry nothing to
-		 * store; the message is still accounted for. */
+		/* Body composition without weight carries nothing to store;
+		 * the message is still accounted for. */
 		return ingest_quarantine(m, "the GATT value carries no reading the hub stores");
 	}
 	return ingest_readings(m, &d);

@@ -16,6 +16,7 @@
 #include "net.h"
 #include "session.h"
 #include "timefmt.h"
+#include "tls.h"
 
 #define SESSION_MAX_TOPICS 64
 
@@ -32,6 +33,15 @@ struct session {
 	atomic_bool connected;
 	atomic_bool abandon;
 	char url[256];
+	/* TLS (ssl:// or mqtts://): the files of [broker], and the reason
+	 * OpenSSL gave for the last failed handshake, which the connect
+	 * failure callback then logs. */
+	bool tls;
+	char ca_file[512];
+	char cert_file[512];
+	char key_file[512];
+	pthread_mutex_t tls_mu;
+	char tls_why[256];
 	/* The one publish session_publish() waits for: its token and result
 	 * (0 pending, 1 acknowledged, -1 failed), set by the callbacks. */
 	pthread_mutex_t pub_mu;
@@ -90,13 +100,60 @@ session_on_lost(void *context, char *cause)
 	          cause ? cause : "");
 }
 
+/*
+ * Paho hands OpenSSL's error queue here (ERR_print_errors_cb) when a
+ * handshake fails, one line per error, e.g. "...:SSL routines:...:
+ * certificate verify failed:...". The last line is kept for the connect
+ * failure callback, which runs next on the same Paho thread.
+ */
+static int
+session_on_ssl_error(const char *str, size_t len, void *u)
+{
+	struct session *s = u;
+
+	while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+		len--;
+	pthread_mutex_lock(&s->tls_mu);
+	snprintf(s->tls_why, sizeof(s->tls_why), "%.*s", (int)len, str);
+	pthread_mutex_unlock(&s->tls_mu);
+	return 0;
+}
+
+/*
+ * After a failed attempt over TLS the handshake is repeated by
+ * tls_diagnose(), which says what the verification found (wrong CA, wrong
+ * host name, expired); Paho itself reports a host-name mismatch only as
+ * "TCP/TLS connect failure". It runs on Paho's thread, which has nothing
+ * else to do while the hub is not connected.
+ */
 static void
 session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
 {
 	struct session *s = context;
+	char why[512], ssl_line[256];
 
-	log_warnx("cannot connect to %s: %s; retrying", s->url,
-	          resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : -1));
+	why[0] = '\0';
+	if (s->tls) {
+		pthread_mutex_lock(&s->tls_mu);
+		memcpy(ssl_line, s->tls_why, sizeof(s->tls_why));
+		s->tls_why[0] = '\0';
+		pthread_mutex_unlock(&s->tls_mu);
+		if (tls_diagnose(s->url, s->ca_file, s->cert_file, s->key_file, 5000, why,
+		                 sizeof(why)) == DHO_OK)
+			snprintf(why, sizeof(why), "%s", ssl_line);
+	}
+	/* MQTT 3.1.1 CONNACK codes 4 and 5: the broker does not take the
+	 * user name and password. The password itself is never logged. */
+	if (why[0] == '\0' && resp != NULL && (resp->code == 4 || resp->code == 5))
+		snprintf(why, sizeof(why), "the broker refused the login as %s%s%s: %s (check "
+		         "[broker] username and password_file against the broker's password_file)",
+		         s->username[0] ? "user '" : "an anonymous client", s->username,
+		         s->username[0] ? "'" : "",
+		         resp->code == 4 ? "bad user name or password" : "not authorized");
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "%s", resp && resp->message ? resp->message
+		         : MQTTAsync_strerror(resp ? resp->code : -1));
+	log_warnx("cannot connect to %s: %s; retrying", s->url, why);
 }
 
 static int
@@ -170,6 +227,12 @@ session_read_password(const char *path, char *buf, size_t len)
 	return DHO_OK;
 }
 
+bool
+session_url_tls(const char *url)
+{
+	return strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0;
+}
+
 int
 session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct session **out)
 {
@@ -178,6 +241,7 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 	if (s != NULL) {
 		pthread_mutex_init(&s->pub_mu, NULL);
 		mono_cond_init(&s->pub_cv);
+		pthread_mutex_init(&s->tls_mu, NULL);
 	}
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	int rc = DHO_OK;
@@ -189,6 +253,10 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 	s->ctx = ctx;
 	snprintf(s->url, sizeof(s->url), "%s", cfg->broker_url);
 	snprintf(s->username, sizeof(s->username), "%s", cfg->username);
+	s->tls = session_url_tls(cfg->broker_url);
+	snprintf(s->ca_file, sizeof(s->ca_file), "%s", cfg->ca_file);
+	snprintf(s->cert_file, sizeof(s->cert_file), "%s", cfg->cert_file);
+	snprintf(s->key_file, sizeof(s->key_file), "%s", cfg->key_file);
 	if (cfg->password_file[0] != '\0' &&
 	    (rc = session_read_password(cfg->password_file, s->password, sizeof(s->password))) != DHO_OK)
 		goto fail;
@@ -232,6 +300,7 @@ session_start(struct session *s)
 {
 	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_willOptions w = MQTTAsync_willOptions_initializer;
+	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 	int rc;
 
 	o.keepAliveInterval = 20;
@@ -251,6 +320,19 @@ session_start(struct session *s)
 	w.qos = 1;
 	w.retained = 1;
 	o.will = &w;
+	if (s->tls) {
+		/* The broker's certificate must chain to ca_file (else the
+		 * system's CAs) and name the host of the URL (verify). */
+		ssl.enableServerCertAuth = 1;
+		ssl.verify = 1;
+		ssl.trustStore = s->ca_file[0] ? s->ca_file : NULL;
+		ssl.keyStore = s->cert_file[0] ? s->cert_file : NULL;
+		ssl.privateKey = s->key_file[0] ? s->key_file : NULL;
+		ssl.sslVersion = MQTT_SSL_VERSION_DEFAULT;   /* OpenSSL 3: TLS 1.2 or newer */
+		ssl.ssl_error_cb = session_on_ssl_error;
+		ssl.ssl_error_context = s;
+		o.ssl = &ssl;
+	}
 	rc = MQTTAsync_connect(s->client, &o);
 	if (rc != MQTTASYNC_SUCCESS) {
 		log_error("cannot start connecting to %s: %s", s->url, MQTTAsync_strerror(rc));
@@ -363,5 +445,6 @@ session_free(struct session *s)
 		free(s->topics[i]);
 	pthread_mutex_destroy(&s->pub_mu);
 	pthread_cond_destroy(&s->pub_cv);
+	pthread_mutex_destroy(&s->tls_mu);
 	free(s);
 }

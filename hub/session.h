@@ -26,6 +26,9 @@ struct session;
 typedef int (*session_message_fn)(void *ctx, const char *topic, const void *payload,
                                   size_t len);
 
+/* True for a broker URL that asks for TLS (ssl:// or mqtts://). */
+bool session_url_tls(const char *url);
+
 /* Creates a session for cfg's broker and topics; nothing is sent yet. */
 int session_new(const struct config *cfg, session_message_fn fn, void *ctx,
                 struct session **out);

@@ -6,14 +6,21 @@
  * migrations the file has not seen yet, each in its own transaction.
  * Statements are prepared once per connection and reused.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "store.h"
+#include "timefmt.h"
+#include "store_int.h"
 
 /* Schema migrations, in order; never edit one that has shipped. */
 static const char *const store_migrations[] = {
@@ -88,6 +95,25 @@ static const char *const store_migrations[] = {
 	 * it holds the readings up to readings_mark, and store_stats() adds
 	 * those after the mark (store_counters_fold() moves it on). */
 	"INSERT INTO counters VALUES ('readings_mark', (SELECT coalesce(max(id), 0) FROM readings));",
+	/* 6: the nurses' workspace: its users, their sessions and failed
+	 * log-ins; the triage order of a team's alerts and an alert's events
+	 * come from indexes */
+	"CREATE TABLE users ("
+	"  name TEXT PRIMARY KEY, role TEXT NOT NULL, teams TEXT NOT NULL,"
+	"  hash TEXT NOT NULL, totp_secret TEXT NOT NULL DEFAULT '',"
+	"  totp_last INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE sessions ("
+	"  hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, last_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions(user);"
+	"CREATE TABLE login_failures ("
+	"  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, user TEXT NOT NULL, addr TEXT NOT NULL);"
+	"CREATE INDEX login_failures_user ON login_failures(user, at);"
+	"CREATE INDEX login_failures_addr ON login_failures(addr, at);"
+	"CREATE INDEX alerts_triage ON alerts(team, severity DESC, state, opened_at, id)"
+	"  WHERE state != 2;"
+	"CREATE INDEX outbox_alert ON outbox(alert_id, id);",
 };
 
 enum store_sql {
@@ -206,6 +232,7 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT_];
+	sqlite3_stmt *ext[STORE_EXT_MAX];  /* the store_<area>.c files' statements */
 	char *outbox_body;   /* the body handed out by store_outbox_next() */
 };
 
@@ -227,6 +254,32 @@ store_stmt(struct store *st, enum store_sql id)
 	return s;
 }
 
+/* store_stmt() for the statements of the store_<area>.c files. */
+sqlite3_stmt *
+store__stmt(struct store *st, int slot, const char *sql)
+{
+	sqlite3_stmt *s;
+
+	if (slot < 0 || slot >= STORE_EXT_MAX)
+		return NULL;
+	s = st->ext[slot];
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+			return NULL;
+		st->ext[slot] = s;
+	} else {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+	return s;
+}
+
+sqlite3 *
+store__db(struct store *st)
+{
+	return st->db;
+}
+
 static int
 store_rc(int rc)
 {
@@ -245,6 +298,12 @@ store_rc(int rc)
 	default:
 		return DHO_EIO;
 	}
+}
+
+int
+store__rc(int rc)
+{
+	return store_rc(rc);
 }
 
 /* Runs a statement that returns no rows; the statement is reset after. */
@@ -338,11 +397,20 @@ store_open(const char *path, bool full_sync, struct store **out, char *err, size
 	struct store *st = calloc(1, sizeof(*st));
 	int rc;
 
+	mode_t mask;
+
 	*out = NULL;
 	if (st == NULL)
 		return DHO_ENOMEM;
+	/* A new database is readable by its owner only (contract 9). SQLite
+	 * gives the -wal and -shm files the mode of the database file itself,
+	 * whatever the umask, so this one file decides for all three. The
+	 * umask is the process's: the daemon and the CLI open their store
+	 * before they start any other thread. */
+	mask = umask(077);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	umask(mask);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -372,6 +440,8 @@ store_close(struct store *st)
 		return;
 	for (int i = 0; i < SQL_COUNT_; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (int i = 0; i < STORE_EXT_MAX; i++)
+		sqlite3_finalize(st->ext[i]);
 	sqlite3_close(st->db);
 	free(st->outbox_body);
 	free(st);
@@ -405,6 +475,9 @@ store_rollback(struct store *st)
 	for (int i = 0; i < SQL_COUNT_; i++)
 		if (st->stmt[i] != NULL)
 			sqlite3_reset(st->stmt[i]);
+	for (int i = 0; i < STORE_EXT_MAX; i++)
+		if (st->ext[i] != NULL)
+			sqlite3_reset(st->ext[i]);
 	if (!sqlite3_get_autocommit(st->db))
 		store_exec(st, "ROLLBACK");
 }
@@ -746,8 +819,8 @@ store_bump(struct store *st, const char *counter, int64_t by)
 	return store_step_done(s);
 }
 
-static int
-store_last_message(struct store *st, dho_time_t at)
+int
+store_message_seen(struct store *st, dho_time_t at)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_LAST_MSG);
 
@@ -882,7 +955,7 @@ store_quarantine_add(struct store *st, const struct store_quarantine *q)
 		    (rc = store_bump(st, "quarantine_pruned", sqlite3_changes(st->db))) != DHO_OK)
 			return rc;
 	}
-	return store_last_message(st, q->at);
+	return store_message_seen(st, q->at);
 }
 
 int
@@ -1245,4 +1318,172 @@ store_stats(struct store *st, struct store_stats *out)
 		out->outbox_pending = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW ? DHO_OK : store_rc(rc);
+}
+
+/* ---- deploy: backup and retention ---- */
+
+/* Runs one statement with up to three integer parameters and adds the
+ * number of rows it changed to *n. */
+static int
+store_exec_count(struct store *st, const char *sql, int64_t a, int64_t b, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return DHO_EIO;
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && n != NULL)
+		*n += sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE && n != NULL)
+		*n += sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? DHO_OK : store_rc(rc);
+}
+
+int
+store_backup(struct store *st, const char *path, char *err, size_t errlen)
+{
+	char tmp[4096];
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	int fd, rc = DHO_EIO, src;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "%s: the path is too long", path);
+		return DHO_EINVAL;
+	}
+	/* The copy is written beside its final name, created 0600 by
+	 * mkstemp(), and renamed into place only when complete: no reader
+	 * ever finds half a backup under FILE. */
+	fd = mkstemp(tmp);
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(err, errlen, "cannot create %s: its directory does not exist", path);
+		return DHO_EIO;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return DHO_EIO;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", tmp,
+		         dst ? sqlite3_errmsg(dst) : "out of memory");
+		goto done;
+	}
+	b = sqlite3_backup_init(dst, "main", st->db, "main");
+	if (b == NULL) {
+		snprintf(err, errlen, "cannot start the backup: %s", sqlite3_errmsg(dst));
+		goto done;
+	}
+	/* All pages in one step: one read transaction, so the copy is the
+	 * database as it was when the step began. In WAL mode the daemon goes
+	 * on writing meanwhile; copying in slices would start over each time
+	 * it commits, and under steady ingest might never end. */
+	do {
+		src = sqlite3_backup_step(b, -1);
+		if (src == SQLITE_BUSY || src == SQLITE_LOCKED)
+			sqlite3_sleep(50);
+	} while (src == SQLITE_BUSY || src == SQLITE_LOCKED);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || src != SQLITE_DONE) {
+		snprintf(err, errlen, "the backup failed: %s", sqlite3_errmsg(dst));
+		b = NULL;
+		goto done;
+	}
+	b = NULL;
+	/* One self-contained file: no -wal beside it to forget when copying. */
+	if (sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot finish %s: %s", tmp, sqlite3_errmsg(dst));
+		goto done;
+	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot close %s: %s", tmp, sqlite3_errmsg(dst));
+		goto done;
+	}
+	dst = NULL;
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "cannot sync %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto done;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto done;
+	}
+	rc = DHO_OK;
+done:
+	if (b != NULL)
+		sqlite3_backup_finish(b);
+	if (dst != NULL)
+		sqlite3_close(dst);
+	if (rc != DHO_OK)
+		unlink(tmp);
+	return rc;
+}
+
+/* The patients whose follow-up ended at or before ?1. */
+#define PURGE_PATIENTS "(SELECT id FROM patients WHERE ended_at IS NOT NULL AND ended_at <= ?1)"
+
+int
+store_purge(struct store *st, dho_time_t now, int days, const char *actor,
+            struct store_purge *out)
+{
+	/* The devices' quarantine entries while they were assigned to such a
+	 * patient: their topic names the device. */
+	static const char quarantine_of_patients[] =
+		"DELETE FROM quarantine WHERE id IN (SELECT q.id FROM quarantine q"
+		" JOIN assignments a ON a.patient IN " PURGE_PATIENTS
+		" AND q.at >= a.from_ts AND (a.to_ts IS NULL OR q.at < a.to_ts)"
+		" AND instr(q.topic, '/dev/' || a.device || '/') > 0)";
+	char detail[256], cutoff_s[TIMEFMT_LEN];
+	struct store_audit a;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->cutoff = now - (dho_time_t)days * 86400;
+	if ((rc = store_begin(st)) != DHO_OK)
+		return rc;
+	/* The readings counter covers the rows up to its mark: fold it first,
+	 * so that stats goes on counting every reading ever stored. */
+	rc = store_counters_fold(st);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, "SELECT count(*) FROM patients p WHERE p.id IN " PURGE_PATIENTS
+		                      " AND (EXISTS (SELECT 1 FROM readings r WHERE r.patient = p.id)"
+		                      " OR EXISTS (SELECT 1 FROM alerts l WHERE l.patient = p.id))",
+		                      out->cutoff, 0, &out->patients);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, "DELETE FROM readings WHERE patient IN " PURGE_PATIENTS,
+		                      out->cutoff, 0, &out->readings);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, "DELETE FROM outbox WHERE alert_id IN (SELECT id FROM alerts"
+		                      " WHERE patient IN " PURGE_PATIENTS ")", out->cutoff, 0,
+		                      &out->outbox);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, "DELETE FROM alerts WHERE patient IN " PURGE_PATIENTS,
+		                      out->cutoff, 0, &out->alerts);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, quarantine_of_patients, out->cutoff, 0, &out->quarantine);
+	if (rc == DHO_OK)
+		rc = store_exec_count(st, "DELETE FROM quarantine WHERE at <= ?1", out->cutoff, 0,
+		                      &out->quarantine);
+	if (rc == DHO_OK) {
+		timefmt_format(out->cutoff, cutoff_s);
+		snprintf(detail, sizeof(detail), "readings %" PRId64 ", alerts %" PRId64 ", outbox %"
+		         PRId64 ", quarantine %" PRId64 ", patients %" PRId64 "; follow-ups ended "
+		         "and quarantine entries before %s", out->readings, out->alerts, out->outbox,
+		         out->quarantine, out->patients, cutoff_s);
+		a = (struct store_audit){ .at = now, .actor = actor, .action = "purge",
+		                          .object = "retention", .detail = detail };
+		rc = store_audit_add(st, &a);
+	}
+	if (rc == DHO_OK)
+		return store_commit(st);
+	store_rollback(st);
+	return rc;
 }

@@ -175,6 +175,9 @@ int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, voi
 int store_claim_seq(struct store *st, const char *device, uint64_t seq);
 
 int store_reading_add(struct store *st, const struct store_reading *r);
+/* Accepted messages that store nothing (2A36): counts a message received
+ * at for stats' last_message_at, as a reading or quarantine entry does. */
+int store_message_seen(struct store *st, dho_time_t at);
 /* metric < 0: every metric; since 0: from the start. Oldest first. */
 int store_reading_list(struct store *st, const char *patient, int metric,
                        dho_time_t since, store_reading_cb cb, void *ctx);
@@ -242,5 +245,135 @@ int store_stats(struct store *st, struct store_stats *out);
  * DHO_EIO when the database fails.
  */
 int store_counters_fold(struct store *st);
+
+/* ---- deploy: backup and retention ---- */
+
+/*
+ * Writes a consistent copy of the database to path (mode 0600) with
+ * SQLite's online backup API while other connections go on writing: the
+ * copy holds every transaction committed before it began. The copy is a
+ * single file (rollback journal), renamed into place when complete.
+ * DHO_EIO with the reason in err (e.g. the directory does not exist).
+ */
+int store_backup(struct store *st, const char *path, char *err, size_t errlen);
+
+/* What one retention purge deleted. */
+struct store_purge {
+	dho_time_t cutoff;               /* now - days */
+	int64_t patients;                /* ended follow-ups that had data */
+	int64_t readings, alerts, outbox, quarantine;
+};
+
+/*
+ * Retention (contract 9): deletes the readings, alerts, outbox rows and
+ * quarantine entries of patients whose follow-up ended days or more before
+ * now, and every quarantine entry that old, and audits the counts as
+ * actor's "purge" of "retention"; all in one transaction. The audit log
+ * and the patients' rows are kept.
+ */
+int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
+                struct store_purge *out);
+
+/* ---- the nurses' workspace (store_web.c) ---- */
+
+#define STORE_TEAMS_MAX 8            /* teams one user may belong to */
+#define STORE_HASH_MAX 128           /* crypto_pwhash_STRBYTES */
+
+struct store_user {
+	char name[DHO_ID_MAX + 1];
+	char role[16];                   /* "nurse" | "auditor" */
+	char teams[STORE_TEAMS_MAX][DHO_TEAM_MAX + 1];
+	size_t nteams;
+	char hash[STORE_HASH_MAX];       /* argon2id, crypto_pwhash_str() form */
+	char totp_secret[64];            /* base32; "" without TOTP */
+	int64_t totp_last;               /* the last TOTP time step accepted */
+	bool disabled;
+	dho_time_t created_at;
+};
+
+struct store_session {
+	char user[DHO_ID_MAX + 1];
+	char csrf[64];
+	dho_time_t created_at;
+	dho_time_t last_at;
+};
+
+typedef int (*store_user_cb)(void *ctx, const struct store_user *u);
+/* An alert event as delivered: its outbox row id, team and JSON body. */
+typedef int (*store_event_cb)(void *ctx, int64_t id, const char *team, const char *body);
+
+/* DHO_EEXIST when the name is taken. */
+int store_user_add(struct store *st, const struct store_user *u);
+int store_user_get(struct store *st, const char *name, struct store_user *out);
+int store_user_list(struct store *st, store_user_cb cb, void *ctx);
+/* Each DHO_ENOTFOUND for an unknown user. */
+int store_user_disable(struct store *st, const char *name);
+int store_user_set_hash(struct store *st, const char *name, const char *hash);
+int store_user_set_totp(struct store *st, const char *name, const char *secret);
+/* Records TOTP time step step as used by name; DHO_EEXIST when it, or a
+ * later one, was used already (a replayed code). */
+int store_user_totp_use(struct store *st, const char *name, int64_t step);
+
+/* Sessions are found by the hash of their token, never the token. */
+int store_session_add(struct store *st, const char *hash, const struct store_session *s);
+int store_session_get(struct store *st, const char *hash, struct store_session *out);
+int store_session_touch(struct store *st, const char *hash, dho_time_t at);
+int store_session_delete(struct store *st, const char *hash);
+/* Ends every session of user (disabled, new password). */
+int store_session_delete_user(struct store *st, const char *user);
+/* Deletes sessions last used before idle_before or started before max_before. */
+int store_session_purge(struct store *st, dho_time_t idle_before, dho_time_t max_before);
+
+/* Failed log-ins, for throttling. */
+int store_login_fail_add(struct store *st, const char *user, const char *addr, dho_time_t at);
+/* Failures since since for user and for addr, and the oldest of each
+ * (0 when none). */
+int store_login_fail_count(struct store *st, const char *user, const char *addr,
+                           dho_time_t since, int *n_user, dho_time_t *oldest_user,
+                           int *n_addr, dho_time_t *oldest_addr);
+/* Forgets user's failures (after a successful log-in) and those before
+ * before of everyone. */
+int store_login_fail_clear(struct store *st, const char *user, dho_time_t before);
+
+/* The triage order: red before yellow, open before acked, then oldest
+ * opened_at, then id. A position in it, for paging. */
+struct store_triage_pos {
+	int severity;
+	int state;
+	dho_time_t opened_at;
+	int64_t id;
+};
+
+struct store_triage_filter {
+	const char *const *teams;        /* the alerts of these teams */
+	size_t nteams;
+	const char *patient;             /* NULL: any */
+	int state;                       /* -1: open and acked; -2: all; else one */
+	const struct store_triage_pos *after;  /* NULL: from the start */
+	int limit;
+};
+
+/* Calls cb with each alert of f in triage order. */
+int store_alert_triage(struct store *st, const struct store_triage_filter *f,
+                       store_alert_cb cb, void *ctx);
+/* Whether patient has an unresolved alert of one of teams. */
+int store_alert_held(struct store *st, const char *patient, const char *const *teams,
+                     size_t nteams, bool *out);
+/* Unresolved alerts of patient by severity. */
+int store_alert_counts(struct store *st, const char *patient, int *yellow, int *red);
+/* Patients that may be in the scope of teams: in follow-up in one of
+ * tenants, pinned to one of teams, or holding an unresolved alert of one of
+ * teams. The caller decides with care_team(). */
+int store_patient_candidates(struct store *st, const char *const *tenants, size_t ntenants,
+                             const char *const *teams, size_t nteams,
+                             store_patient_cb cb, void *ctx);
+/* The events of alert_id as delivered, oldest first (an escalation, sent to
+ * two teams, comes once per team). */
+int store_alert_events(struct store *st, int64_t alert_id, store_event_cb cb, void *ctx);
+/* The newest outbox id (0 when empty): a change sequence of alert events. */
+int store_outbox_last(struct store *st, int64_t *out);
+/* Events after after_id, oldest first, at most limit. */
+int store_outbox_since(struct store *st, int64_t after_id, int limit, store_event_cb cb,
+                       void *ctx);
 
 #endif

@@ -1355,3 +1355,18 @@ rules_missing_reason(const struct rule *r, int64_t silent, enum rules_severity s
 	         limit);
 	return DHO_OK;
 }
+
+size_t
+rules_limits(const struct rule *r, struct rules_limit *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nterms && n < cap; i++, n++) {
+		out[n].severity = r->terms[i].sev;
+		out[n].dir = r->terms[i].dir;
+		out[n].inclusive = r->terms[i].inclusive;
+		out[n].limit = r->terms[i].limit;
+		out[n].window = r->kind == RULE_TREND ? r->terms[i].window : 0;
+	}
+	return n;
+}

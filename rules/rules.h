@@ -136,6 +136,19 @@ int rules_news2_scale(const struct rule *r, int *scale);
  * Threshold: the highest severity among the terms value meets. DHO_EINVAL
  * for a rule of another kind or a value that is not finite.
  */
+/* A rule's limits as terms, for a display that draws them (the workspace's
+ * bands): severity, direction (-1 below or fall, +1 above or rise), whether
+ * the limit itself counts, the limit, and for trend terms the window in
+ * seconds (0 otherwise). Returns how many terms were written (at most cap). */
+struct rules_limit {
+	enum rules_severity severity;
+	int dir;
+	bool inclusive;
+	double limit;
+	int64_t window;
+};
+size_t rules_limits(const struct rule *r, struct rules_limit *out, size_t cap);
+
 int rules_check_threshold(const struct rule *r, double value, struct rules_finding *out);
 
 /*

@@ -13,7 +13,9 @@
  * not recognised by the skimmer; jansson still reads them, and the values
  * then come from jansson alone (seq within 2^63-1, decimals estimated).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +327,34 @@ doc_span_decimals(const char *s, size_t n)
 	return d > DOC_DECIMALS_MAX ? DOC_DECIMALS_MAX : (int)d;
 }
 
+/* Whether the number literal at p (n bytes) is not zero but strtod() finds
+ * it below the smallest double (ERANGE with a result of zero or subnormal). */
+static bool
+doc_span_underflows(const char *p, size_t n)
+{
+	char buf[128];
+	double d;
+
+	if (n >= sizeof(buf)) {
+		/* Longer than any sane literal: still exact, on the heap. */
+		char *copy = strndup(p, n);
+		bool under;
+
+		if (copy == NULL)
+			return false;
+		errno = 0;
+		d = strtod(copy, NULL);
+		under = errno == ERANGE && fabs(d) < 1.0;
+		free(copy);
+		return under;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	errno = 0;
+	d = strtod(buf, NULL);
+	return errno == ERANGE && fabs(d) < 1.0;
+}
+
 /* Without the text: the fewest decimals that print v back exactly. */
 static int
 doc_value_decimals(double v)
@@ -493,6 +523,13 @@ doc_value(enum metric m, const json_t *v, const char *raw, const struct doc_span
 	}
 	if (json_is_real(v)) {
 		*out = json_real_value(v);
+		/* jansson reads a literal too small for a double (1e-999) as 0
+		 * without a word: a value the device did not send. */
+		if (sp->len > 0 && doc_span_underflows(raw + sp->off, sp->len)) {
+			snprintf(why, len, "%s value %.*s is too small to be represented (underflow)",
+			         metric_name(m), sp->len < 40 ? (int)sp->len : 40, raw + sp->off);
+			return DHO_ERANGE;
+		}
 		/* A flag has no precision to keep. */
 		if (m != METRIC_ON_OXYGEN)
 			*decimals = sp->len > 0 ? doc_span_decimals(raw + sp->off, sp->len)
@@ -902,7 +939,9 @@ doc_parse_gatt(const char *payload, size_t len, dho_time_t now, struct doc_resul
 		rc = doc_fail(err, errlen, DHO_EINVAL, "hex: %s", why);
 	else if ((rc = gatt_decode(uuid, buf, n, &v, why, sizeof(why))) != DHO_OK)
 		rc = doc_fail(err, errlen, rc, "%s", why);
-	if (rc == DHO_OK)
+	if (rc == DHO_OK) {
 		doc_from_gatt(&v, out->measured_at, out);
+		out->gatt_uuid = uuid;
+	}
 	return doc_done(&h, out, now, rc);
 }

@@ -34,12 +34,6 @@
 #define GATT_GLUCOSE_CONTROL_TYPE 10
 #define GATT_GLUCOSE_CONTROL_LOCATION 4
 
-/* Room for one printed number: %.6f of the largest FLOAT (about 8e133). */
-#define GATT_NUMBER_LEN 160
-
-/* 2^53: the largest integer JSON readers agree on (RFC 8259, section 6). */
-#define GATT_JSON_INT_MAX 9007199254740992.0
-
 /* Precision of a converted value, by source unit. These are the values
  * doc.h documents for reading documents; they must stay the same so that a
  * kPa reading prints alike whether it came as JSON or as GATT. */
@@ -1131,60 +1125,16 @@ gatt_parse_hex(const char *s, uint8_t *buf, size_t cap, size_t *len,
 	return DHO_OK;
 }
 
-/*
- * jansson prints a real with %.17g (or JSON_REAL_PRECISION digits), so 2.00
- * would come out as 2.0 and 120 as 120.0. The document is therefore built
- * with jansson, each value standing in as the string "\x1f<i>", and the
- * dumped text then gets the numbers, printed by metric_format_value(),
- * spliced in. jansson escapes the control character as \u001F, and no other
- * string of this document contains a control character, so the placeholder
- * "\u001F<i>" with its opening quote cannot be confused with anything else.
- */
-static char *
-gatt_splice_numbers(const char *text, char numbers[][GATT_NUMBER_LEN], size_t count)
-{
-	static const char mark[] = "\"\\u001";    /* then F or f, digits, quote */
-	size_t total = strlen(text) + 1, o = 0;
-	const char *p = text;
-	char *out;
-
-	for (size_t i = 0; i < count; i++)
-		total += strlen(numbers[i]);
-	out = malloc(total);
-	if (out == NULL)
-		return NULL;
-	while (*p != '\0') {
-		const char *q = p + sizeof(mark) - 1, *d;
-		size_t idx = 0, nl;
-
-		if (strncmp(p, mark, sizeof(mark) - 1) != 0 || (*q != 'F' && *q != 'f')) {
-			out[o++] = *p++;
-			continue;
-		}
-		for (d = q + 1; *d >= '0' && *d <= '9' && d - q < 4; d++)
-			idx = idx * 10 + (size_t)(*d - '0');
-		if (d == q + 1 || *d != '"' || idx >= count) {
-			out[o++] = *p++;
-			continue;
-		}
-		nl = strlen(numbers[idx]);
-		memcpy(out + o, numbers[idx], nl);
-		o += nl;
-		p = d + 1;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static int
 gatt_json_set(json_t *obj, const char *key, json_t *value)
 {
 	return json_object_set_new(obj, key, value) == 0 ? DHO_OK : DHO_ENOMEM;
 }
 
-/* One element of "readings" (its value a placeholder) or of "quarantined". */
+/* One element of "readings" (with_value: the value through the shared
+ * formatter, metric_json_value()) or of "quarantined". */
 static json_t *
-gatt_json_reading(const struct gatt_value *v, size_t i, const char *placeholder)
+gatt_json_reading(const struct gatt_value *v, size_t i, bool with_value)
 {
 	const struct reading *r = &v->readings[i];
 	json_t *o = json_object();
@@ -1192,10 +1142,10 @@ gatt_json_reading(const struct gatt_value *v, size_t i, const char *placeholder)
 	if (o == NULL ||
 	    gatt_json_set(o, "metric", json_string(metric_name(r->metric))) != DHO_OK)
 		goto fail;
-	if (placeholder == NULL) {
+	if (!with_value) {
 		if (gatt_json_set(o, "reason", json_string(v->reason[i])) != DHO_OK)
 			goto fail;
-	} else if (gatt_json_set(o, "value", json_string(placeholder)) != DHO_OK ||
+	} else if (gatt_json_set(o, "value", metric_json_value(r->value, r->decimals)) != DHO_OK ||
 	           gatt_json_set(o, "unit", json_string(metric_unit(r->metric))) != DHO_OK) {
 		goto fail;
 	}
@@ -1208,11 +1158,8 @@ fail:
 int
 gatt_to_json(const struct gatt_value *v, char **json_out)
 {
-	char numbers[GATT_MAX_READINGS][GATT_NUMBER_LEN];
-	char name[5], tbuf[TIMEFMT_LEN], local[48], ph[8];
+	char name[5], tbuf[TIMEFMT_LEN], local[48];
 	json_t *root = NULL, *readings = NULL, *flags = NULL, *quar = NULL;
-	char *text = NULL;
-	size_t count = 0;
 	dho_time_t t;
 	int rc = DHO_ENOMEM, trc;
 
@@ -1249,21 +1196,11 @@ gatt_to_json(const struct gatt_value *v, char **json_out)
 				if (gatt_json_set(root, "quarantined", quar) != DHO_OK)
 					goto done;
 			}
-			if (json_array_append_new(quar, gatt_json_reading(v, i, NULL)) != 0)
+			if (json_array_append_new(quar, gatt_json_reading(v, i, false)) != 0)
 				goto done;
 			continue;
 		}
-		/* A FLOAT with a large exponent printed with %.0f becomes an
-		 * integer literal of up to 134 digits, most of them invented,
-		 * which JSON readers with 64-bit integers (jansson) refuse:
-		 * beyond 2^53 the shortest exact form ("8.2158e+29") is printed. */
-		if (fabs(r->value) >= GATT_JSON_INT_MAX)
-			metric_format_value(r->value, -1, numbers[count], GATT_NUMBER_LEN);
-		else
-			metric_format_value(r->value, r->decimals, numbers[count], GATT_NUMBER_LEN);
-		snprintf(ph, sizeof(ph), "\x1f%zu", count);
-		count++;
-		if (json_array_append_new(readings, gatt_json_reading(v, i, ph)) != 0)
+		if (json_array_append_new(readings, gatt_json_reading(v, i, true)) != 0)
 			goto done;
 	}
 	for (int b = 0; b < RFLAG_COUNT_; b++) {
@@ -1280,14 +1217,10 @@ gatt_to_json(const struct gatt_value *v, char **json_out)
 			goto done;
 	}
 
-	text = json_dumps(root, JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		goto done;
-	*json_out = gatt_splice_numbers(text, numbers, count);
+	*json_out = metric_json_dumps(root, JSON_PRESERVE_ORDER);
 	if (*json_out != NULL)
 		rc = DHO_OK;
 done:
-	free(text);
 	json_decref(root);
 	return rc;
 }

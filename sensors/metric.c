@@ -4,7 +4,10 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "metric.h"
 
@@ -191,4 +194,81 @@ metric_format_value(double value, int decimals, char *buf, size_t len)
 		snprintf(buf, len, "%.15g", value);
 	else
 		snprintf(buf, len, "%.*f", decimals > 6 ? 6 : decimals, value);
+}
+
+/* 2^53: the largest integer JSON readers agree on (RFC 8259, section 6). */
+#define METRIC_JSON_INT_MAX 9007199254740992.0
+/* Room for one number: %.6f of the largest FLOAT (about 8e133). */
+#define METRIC_NUMBER_LEN 160
+
+json_t *
+metric_json_value(double value, int decimals)
+{
+	char buf[METRIC_NUMBER_LEN + 1];
+
+	buf[0] = '\x1f';
+	if (!isfinite(value))
+		return json_null();
+	metric_format_value(value, fabs(value) >= METRIC_JSON_INT_MAX ? -1 : decimals, buf + 1,
+	                    sizeof(buf) - 1);
+	return json_string(buf);
+}
+
+/* The length of a stand-in's number at p, just after its opening quote
+ * ("\u001F37.60"), or 0 when p does not start one. */
+static size_t
+metric_standin(const char *p, const char **digits)
+{
+	const char *d;
+
+	if (strncmp(p, "\\u001F", 6) != 0 && strncmp(p, "\\u001f", 6) != 0)
+		return 0;
+	for (d = p + 6; (*d >= '0' && *d <= '9') || *d == '.' || *d == '-' || *d == '+' ||
+	                *d == 'e'; d++)
+		;
+	if (*d != '"' || d == p + 6)
+		return 0;
+	*digits = p + 6;
+	return (size_t)(d - (p + 6));
+}
+
+char *
+metric_json_dumps(const json_t *doc, size_t flags)
+{
+	char *text = json_dumps(doc, flags), *out = NULL;
+	size_t o = 0;
+	bool in_string = false;
+
+	if (text == NULL)
+		return NULL;
+	/* Every stand-in is longer than its number: the text's size is enough. */
+	out = malloc(strlen(text) + 1);
+	if (out == NULL)
+		goto done;
+	for (const char *p = text; *p != '\0'; p++) {
+		const char *digits;
+		size_t n;
+
+		if (in_string) {
+			if (*p == '\\' && p[1] != '\0')
+				out[o++] = *p++;
+			else if (*p == '"')
+				in_string = false;
+			out[o++] = *p;
+			continue;
+		}
+		if (*p == '"' && (n = metric_standin(p + 1, &digits)) > 0) {
+			memcpy(out + o, digits, n);
+			o += n;
+			p = digits + n;      /* the closing quote */
+			continue;
+		}
+		if (*p == '"')
+			in_string = true;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+done:
+	free(text);
+	return out;
 }

@@ -96,4 +96,22 @@ const char *metric_flag_name(uint32_t bit);
 /* Writes a value with the given decimals, trimming nothing ("2.00"). */
 void metric_format_value(double value, int decimals, char *buf, size_t len);
 
+/*
+ * The one way a value goes into a JSON document that people read (decode
+ * gatt, readings, alert events): with the precision it was measured with,
+ * so 37.60 prints as 37.60 and 86 as 86. jansson prints a real with %.17g
+ * (37.6 or 37.600000000000001), so metric_json_value() returns a stand-in,
+ * the string "\x1f" followed by the formatted number, and
+ * metric_json_dumps() dumps the document and prints each stand-in as the
+ * bare number. Beyond 2^53 the shortest exact form ("8.2158e+29") is used,
+ * since JSON readers with 64-bit integers refuse a longer integer literal.
+ * A document holding stand-ins must be dumped with metric_json_dumps();
+ * json_dumps() would print them as strings. NULL when out of memory.
+ */
+struct json_t *metric_json_value(double value, int decimals);
+/* json_dumps(doc, flags) with the stand-ins printed as numbers; the caller
+ * frees the text. No other string may start with the control character
+ * 0x1f (the hub's own strings never hold control characters). */
+char *metric_json_dumps(const struct json_t *doc, size_t flags);
+
 #endif

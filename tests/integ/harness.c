@@ -140,20 +140,70 @@ valgrind_on(void)
 #define VALGRIND_SHELL "--error-exitcode=99 --leak-check=full " \
 	"--errors-for-leak-kinds=definite --show-leak-kinds=definite -q"
 
-int
-cli(struct env *e, char **out, const char *args)
+/* A CLI command with its stderr appended to errpath. */
+static int
+cli_run(struct env *e, char **out, const char *args, const char *errpath)
 {
 	int st;
 	char *o = valgrind_on()
-		? run(&st, "valgrind " VALGRIND_SHELL " --log-file=%s/valgrind-cli-%%p.log %s -c %s %s 2>>%s/cli.err",
-		      e->dir, hub_bin(), e->conf, args, e->dir)
-		: run(&st, "%s -c %s %s 2>>%s/cli.err", hub_bin(), e->conf, args, e->dir);
+		? run(&st, "valgrind " VALGRIND_SHELL " --log-file=%s/valgrind-cli-%%p.log %s -c %s %s 2>>%s",
+		      e->dir, hub_bin(), e->conf, args, errpath)
+		: run(&st, "%s -c %s %s 2>>%s", hub_bin(), e->conf, args, errpath);
 
 	if (out)
 		*out = o;
 	else
 		free(o);
 	return st;
+}
+
+int
+cli(struct env *e, char **out, const char *args)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/cli.err", e->dir);
+	return cli_run(e, out, args, path);
+}
+
+int
+cli_stderr(struct env *e, char **out, char **err, const char *args)
+{
+	char path[160];
+	int st;
+	char *o;
+
+	snprintf(path, sizeof(path), "%s/cli.last.err", e->dir);
+	unlink(path);
+	st = cli_run(e, &o, args, path);
+	if (out)
+		*out = o;
+	else
+		free(o);
+	o = run(NULL, "cat %s; cat %s >> %s/cli.err", path, path, e->dir);
+	if (err)
+		*err = o;
+	else
+		free(o);
+	return st;
+}
+
+void
+pub_bytes(struct env *e, const char *topic, const void *bytes, size_t len)
+{
+	int st;
+	char *o;
+	char file[160];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/payload", e->dir);
+	f = fopen(file, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	fclose(f);
+	o = run(&st, "mosquitto_pub -p %d -q 1 -t '%s' -f %s", e->port, topic, file);
+	free(o);
+	assert_int_equal(st, 0);
 }
 
 void
@@ -182,14 +232,32 @@ hub_start(struct env *e)
 	char *vargv[] = { "valgrind", VALGRIND_ARGS, vlog, (char *)hub_bin(), "-c", e->conf, "run",
 	                  NULL };
 
+	char wrapped[512], *wargv[64];
+	int n = 0;
+
 	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
 	snprintf(vlog, sizeof(vlog), "--log-file=%s/valgrind-hub-%%p.log", e->dir);
-	e->hub = spawn(log, valgrind_on() ? vargv : argv);
+	if (e->wrap[0] != '\0') {
+		/* The test's words, then the hub: split at spaces. */
+		snprintf(wrapped, sizeof(wrapped), "%s", e->wrap);
+		for (char *w = wrapped; w != NULL && *w != '\0' && n < 59;) {
+			char *sp = strchr(w, ' ');
+
+			wargv[n++] = w;
+			if (sp != NULL)
+				*sp++ = '\0';
+			w = sp;
+		}
+		for (int i = 0; argv[i]; i++)
+			wargv[n++] = argv[i];
+		wargv[n] = NULL;
+	}
+	e->hub = spawn(log, e->wrap[0] != '\0' ? wargv : valgrind_on() ? vargv : argv);
 	/* The retained status says online once the session is up. */
 	for (int i = 0; i < (valgrind_on() ? 300 : 100); i++) {
 		int st;
-		char *o = run(&st, "mosquitto_sub -p %d -t 'dho/v1/hub/%s/status' -C 1 -W 1 2>/dev/null",
-		              e->port, "itest");
+		char *o = run(&st, "mosquitto_sub -p %d -t '%s/hub/%s/status' -C 1 -W 1 2>/dev/null",
+		              e->port, e->prefix, "itest");
 		bool up = strstr(o, "online") != NULL;
 		free(o);
 		if (up)
@@ -237,17 +305,21 @@ broker_conf(struct env *e, bool persistent)
 	fclose(f);
 }
 
+static void feed_probe(struct env *e, const char *what);
+static json_int_t wait_stat_down(struct env *e, const char *key, json_int_t want, int secs);
+
 /* Starts the alert feed's mosquitto_sub: a clean session, or with
  * client_id a persistent one that the broker keeps while it is away. */
 static void
 feed_start(struct env *e, const char *client_id)
 {
-	char port[16];
-	char *clean[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", "dho/v1/alerts/#", NULL };
+	char port[16], topic[96];
+	char *clean[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-t", topic, NULL };
 	char *durable[] = { "mosquitto_sub", "-p", port, "-v", "-q", "1", "-c", "-i",
-	                    (char *)client_id, "-t", "dho/v1/alerts/#", NULL };
+	                    (char *)client_id, "-t", topic, NULL };
 
 	snprintf(port, sizeof(port), "%d", e->port);
+	snprintf(topic, sizeof(topic), "%s/alerts/#", e->prefix);
 	e->sub = spawn(e->alerts, client_id ? durable : clean);
 }
 
@@ -259,17 +331,59 @@ broker_persistent(struct env *e)
 	broker_conf(e, true);
 	broker_start(e);
 	feed_start(e, "itest-feed");
-	/* A probe on a topic no team has shows that the feed is subscribed. */
+	feed_probe(e, "the persistent alert feed did not subscribe");
+}
+
+/* Tells a feed that is subscribed, and has everything before the probe,
+ * from one that is not: a probe on a topic no team has, each with its own
+ * number, until one arrives. */
+static void
+feed_probe(struct env *e, const char *what)
+{
+	static int probes;
+	char topic[96], msg[32];
+
+	snprintf(topic, sizeof(topic), "%s/alerts/_probe", e->prefix);
 	for (int i = 0; i < 100; i++) {
 		int st;
-		char *o = run(&st, "mosquitto_pub -p %d -q 1 -t dho/v1/alerts/_probe -m probe", e->port);
+		char *o;
 
+		snprintf(msg, sizeof(msg), "probe-%d", ++probes);
+		o = run(&st, "mosquitto_pub -p %d -q 1 -t %s -m %s", e->port, topic, msg);
 		free(o);
-		if (file_lines(e->alerts, "dho/v1/alerts/_probe", NULL) > 0)
-			return;
-		usleep(100 * 1000);
+		for (int j = 0; j < 10; j++) {
+			if (file_lines(e->alerts, topic, msg) > 0)
+				return;
+			usleep(20 * 1000);
+		}
 	}
-	fail_msg("the persistent alert feed did not subscribe");
+	fail_msg("%s", what);
+}
+
+void
+feed_sync(struct env *e)
+{
+	assert_int_equal(wait_stat_down(e, "outbox_pending", 0, 30), 0);
+	feed_probe(e, "the alert feed did not catch up");
+}
+
+void
+broker_reconfigure(struct env *e, const char *head, const char *tail)
+{
+	char path[160];
+	FILE *f;
+
+	stop(&e->sub, SIGTERM);
+	stop(&e->broker, SIGTERM);
+	snprintf(path, sizeof(path), "%s/mosquitto.conf", e->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\nlistener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
+	           "persistence false\n%s\n", head, e->port, tail);
+	fclose(f);
+	broker_start(e);
+	feed_start(e, NULL);
+	feed_probe(e, "the alert feed did not subscribe");
 }
 
 double
@@ -300,7 +414,14 @@ file_lines(const char *path, const char *a, const char *b)
 struct env *
 env_new(const char *tail)
 {
+	return env_new_broker(NULL, tail);
+}
+
+struct env *
+env_new_broker(const char *broker_extra, const char *tail)
+{
 	struct env *e = calloc(1, sizeof(*e));
+	const char *p;
 	FILE *f;
 
 	assert_non_null(e);
@@ -312,13 +433,18 @@ env_new(const char *tail)
 	snprintf(e->conf, sizeof(e->conf), "%s/hub.conf", e->dir);
 	f = fopen(e->conf, "w");
 	assert_non_null(f);
-	fprintf(f, "[broker]\nurl = tcp://127.0.0.1:%d\nclient_id = itest\ntenants = vefsn, rana\n\n"
+	snprintf(e->prefix, sizeof(e->prefix), "dho/v1");
+	if (broker_extra && (p = strstr(broker_extra, "topic_prefix = ")) != NULL)
+		sscanf(p + 15, "%63[^\n ]", e->prefix);
+	fprintf(f, "[broker]\nurl = tcp://127.0.0.1:%d\nclient_id = itest\n%s%s\n\n"
 	           "[store]\npath = %s/hub.db\n\n"
 	           "[tenant:vefsn]\nhome_team = home-nursing/vefsn\nhospital_team = hospital-dho/mosjoen\n"
 	           "hospital_days = 14\n\n[tenant:rana]\nhome_team = home-nursing/rana\n\n"
 	           "[team:home-nursing/vefsn]\nescalate_to = hospital-dho/mosjoen\n\n"
 	           "[team:hospital-dho/mosjoen]\n\n[team:home-nursing/rana]\n\n%s\n",
-	        e->port, e->dir, tail ? tail : "");
+	        e->port,
+	        broker_extra && strstr(broker_extra, "tenants") ? "" : "tenants = vefsn, rana\n",
+	        broker_extra ? broker_extra : "", e->dir, tail ? tail : "");
 	fclose(f);
 	snprintf(e->alerts, sizeof(e->alerts), "%s/alerts.txt", e->dir);
 	feed_start(e, NULL);
@@ -350,14 +476,16 @@ hub_stop(struct env *e)
 		fail_msg("the hub did not exit 0 on SIGTERM (status 0x%x); see %s/hub.log", st, e->dir);
 }
 
-/* Lines of DIR/name that look like a sanitizer's report. */
-static int
-sanitizer_lines(const struct env *e, const char *name)
+/*
+ * The files of the test's directory that hold a sanitizer's report: the
+ * stderr of every dhohub process the tests start is there (hub.log,
+ * cli.err, web.log, ...). "" when there is none; the caller frees it.
+ */
+static char *
+sanitizer_files(const struct env *e)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
-	return file_lines(path, "Sanitizer", NULL) + file_lines(path, "runtime error:", NULL);
+	return run(NULL, "grep -lE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' %s/*.log %s/*.err"
+	                 " 2>/dev/null | grep -v /valgrind- | tr '\\n' ' '", e->dir, e->dir);
 }
 
 void
@@ -379,8 +507,12 @@ env_free(struct env *e)
 	}
 	stop(&e->sub, SIGTERM);
 	stop(&e->broker, SIGTERM);
-	if (why[0] == '\0' && sanitizer_lines(e, "hub.log") + sanitizer_lines(e, "cli.err") > 0)
-		snprintf(why, sizeof(why), "a sanitizer report in hub.log or cli.err");
+	if (why[0] == '\0') {
+		o = sanitizer_files(e);
+		if (*o != '\0')
+			snprintf(why, sizeof(why), "a sanitizer report in %.200s", o);
+		free(o);
+	}
 	if (why[0] == '\0' && valgrind_on()) {
 		/* Valgrind writes a log only when it has something to say (-q). */
 		o = run(&st, "find %s -maxdepth 1 -name 'valgrind-*.log' -size +0c", e->dir);
@@ -482,6 +614,18 @@ wait_stat(struct env *e, const char *key, json_int_t want, int secs)
 	return v;
 }
 
+/* Waits until stats key falls to want or below, up to secs seconds. */
+static json_int_t
+wait_stat_down(struct env *e, const char *key, json_int_t want, int secs)
+{
+	double until = mono_now() + secs;
+	json_int_t v;
+
+	while ((v = stat_int(e, key)) > want && mono_now() < until)
+		usleep(50 * 1000);
+	return v;
+}
+
 /* Counts lines of the alert feed that contain all of the given strings. */
 int
 alert_lines(struct env *e, const char *a, const char *b)
@@ -549,8 +693,8 @@ feed_events(struct env *e, const char *id)
 		json_t *doc;
 
 		/* mosquitto_sub -v: "TOPIC PAYLOAD"; team names have no space. */
-		if (sp == NULL || strncmp(line, "dho/v1/alerts/", 14) != 0 ||
-		    strncmp(line, "dho/v1/alerts/_probe", 20) == 0)
+		if (sp == NULL || strncmp(line, e->prefix, strlen(e->prefix)) != 0 ||
+		    strstr(line, "/alerts/_probe ") != NULL)
 			continue;
 		*sp = '\0';
 		doc = json_loads(sp + 1, 0, NULL);

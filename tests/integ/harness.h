@@ -25,6 +25,8 @@ struct env {
 	pid_t hub;
 	pid_t sub;
 	char alerts[128];   /* mosquitto_sub -v output of <prefix>/alerts/# */
+	char prefix[64];    /* [broker] topic_prefix, "dho/v1" unless the test set one */
+	char wrap[256];     /* words run before `dhohub run` (strace ...), or "" */
 };
 
 /* The base configuration: client id itest, prefix dho/v1, tenants vefsn
@@ -32,13 +34,25 @@ struct env {
  * 14 days) and rana (home-nursing/rana), followed by tail (programs and
  * anything else the test needs). */
 struct env *env_new(const char *tail);
+/* As env_new(), with broker_extra lines added to [broker] (e.g.
+ * "topic_prefix = x/y" or "tenants = *", which replaces the default). */
+struct env *env_new_broker(const char *broker_extra, const char *tail);
+/*
+ * Rewrites the broker's configuration as head, the harness's listener on
+ * e->port (anonymous) and tail, restarts it and the alert feed. With
+ * per_listener_settings in head, tail can add a listener with its own
+ * rules (a password file) beside the test's anonymous one.
+ */
+void broker_reconfigure(struct env *e, const char *head, const char *tail);
 /*
  * Ends the test's processes and removes its directory. Every integration
  * test goes through here, so this is where the hub's end is checked once
  * for all: a running hub is stopped with SIGTERM and must exit 0, and
  * neither the hub's log nor the CLI's stderr (cli.err) may hold a
  * sanitizer report (the ASan build). A failed check fails the running test
- * and keeps the directory.
+ * and keeps the directory. Every *.log and *.err file of the test's
+ * directory is scanned, so a test that starts another dhohub process
+ * (dhohub web) gives it a log there and needs no check of its own.
  */
 void env_free(struct env *e);
 /* Stops the running hub with SIGTERM and fails the test unless it exits 0. */
@@ -66,10 +80,15 @@ void stop(pid_t *pid, int sig);
 char *run(int *status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A CLI command against the test's config; returns the exit code. */
 int cli(struct env *e, char **out, const char *args);
+/* A CLI command with its stderr in *err (malloc'd; also appended to
+ * cli.err for the sanitizer check); returns the exit code. */
+int cli_stderr(struct env *e, char **out, char **err, const char *args);
 /* A CLI command that must succeed and print JSON. */
 json_t *cli_json(struct env *e, const char *args);
 /* Publishes payload QoS 1 on topic. */
 void pub(struct env *e, const char *topic, const char *payload);
+/* Publishes len bytes (binary allowed) QoS 1 on topic. */
+void pub_bytes(struct env *e, const char *topic, const void *bytes, size_t len);
 
 /* Starts (or restarts) Mosquitto on e->port and waits for its port. */
 void broker_start(struct env *e);
@@ -112,6 +131,13 @@ int wait_alert_lines(struct env *e, const char *a, const char *b, int want, int 
  * came on added as "_topic". The caller json_decref()s it.
  */
 json_t *feed_events(struct env *e, const char *id);
+/*
+ * Returns once every event the hub has queued so far is in the feed file:
+ * the outbox is empty (the broker acknowledged each), then a probe
+ * published after them has reached the feed, which the broker delivers in
+ * order. A check that an event did NOT happen comes after this.
+ */
+void feed_sync(struct env *e);
 /* Waits up to secs for the feed to hold event (e.g. "recurred") of alert id
  * and returns the first such document (a new reference); fails otherwise. */
 json_t *wait_event(struct env *e, const char *id, const char *event, int secs);

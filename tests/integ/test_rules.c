@@ -40,7 +40,13 @@ setup(void **state)
 	    "[program:news2-scale1]\n"
 	    "news2 = scale1\n\n"
 	    "[program:news2-scale2]\n"
-	    "news2 = scale2 window 1h\n");
+	    "news2 = scale2 window 1h\n\n"
+	    "[program:falling]\n"
+	    "trend.weight = yellow:-2.0/3d red:-3.0/3d\n\n"
+	    "[program:news2-off]\n"
+	    "news2 = off\n\n"
+	    "[program:silent]\n"
+	    "missing.any = 3s red:6s\n");
 	return 0;
 }
 
@@ -362,6 +368,134 @@ test_news2_only_complete_sets(void **state)
 	news2_alert(e, "I2", "red", 19, "high");
 }
 
+/* Falling trends: the highest earlier reading within D minus the value
+ * beyond X; exactly X is not beyond. */
+static void
+test_falling_trend(void **state)
+{
+	struct env *e = *state;
+	json_t *a;
+
+	enroll_in(e, "F1", "scale-1", "falling");
+	enroll_in(e, "F2", "scale-2", "falling");
+	enroll_in(e, "F3", "scale-3", "falling");
+	hub_start(e);
+	/* F1: 80.0, 79.0, then 77.5: 80.0 - 77.5 = 2.5 > 2.0, yellow */
+	reading(e, "scale-1", 1, 2 * DAY, "weight", "80.0");
+	reading(e, "scale-1", 2, 1 * DAY, "weight", "79.0");
+	reading(e, "scale-1", 3, 0, "weight", "77.5");
+	/* F2: 80.0 then 76.9: 3.1 > 3.0, red */
+	reading(e, "scale-2", 1, 2 * DAY, "weight", "80.0");
+	reading(e, "scale-2", 2, 0, "weight", "76.9");
+	/* F3: 80.0 then 78.0: exactly 2.0, nothing; a rise is no fall either */
+	reading(e, "scale-3", 1, 2 * DAY, "weight", "80.0");
+	reading(e, "scale-3", 2, 1 * DAY, "weight", "78.0");
+	reading(e, "scale-3", 3, 0, "weight", "85.0");
+	stored(e, 8);
+	a = one_alert(e, "F1");
+	assert_string_equal(field(a, "rule"), "trend.weight");
+	assert_string_equal(field(a, "severity"), "yellow");
+	assert_true(json_real_value(json_object_get(a, "value")) == 77.5);
+	json_decref(a);
+	a = one_alert(e, "F2");
+	assert_string_equal(field(a, "severity"), "red");
+	assert_true(json_real_value(json_object_get(a, "value")) == 76.9);
+	json_decref(a);
+	no_alert(e, "F3");
+}
+
+/* news2 = off, in a program and as a patient's override: a set that would
+ * score 19 raises nothing. */
+static void
+test_news2_off(void **state)
+{
+	struct env *e = *state;
+	const struct vitals all3 = { "30", "80", "1", "85", "140", "\"U\"", "39.5" };
+	int n = 0;
+
+	enroll_in(e, "O1", "kit-1", "news2-off");
+	enroll_in(e, "O2", "kit-2", "news2-scale1");
+	enroll_in(e, "O3", "kit-3", "news2-scale1");
+	assert_int_equal(cli(e, NULL, "rule set --patient O2 'news2 = off'"), 0);
+	hub_start(e);
+	n += vitals(e, "kit-1", 1, 5 * MIN, &all3);
+	n += vitals(e, "kit-2", 1, 5 * MIN, &all3);
+	n += vitals(e, "kit-3", 1, 5 * MIN, &all3);
+	stored(e, n);
+	no_alert(e, "O1");
+	no_alert(e, "O2");
+	news2_alert(e, "O3", "red", 19, "high");
+}
+
+/* news2 without a window: the default 1 h. A set whose first six
+ * parameters are 70 minutes older than the seventh is no set; 50 minutes
+ * is one. */
+static void
+test_news2_default_window(void **state)
+{
+	struct env *e = *state;
+	const struct vitals six = { "30", "80", "1", "85", "140", "\"U\"", NULL };
+	const struct vitals temp = { NULL, NULL, NULL, NULL, NULL, NULL, "39.5" };
+	int n = 0;
+
+	enroll_in(e, "W1", "kit-1", "news2-scale1");
+	enroll_in(e, "W2", "kit-2", "news2-scale1");
+	hub_start(e);
+	n += vitals(e, "kit-1", 1, 70 * MIN, &six);
+	n += vitals(e, "kit-2", 1, 50 * MIN, &six);
+	n += vitals(e, "kit-1", 2, 0, &temp);
+	n += vitals(e, "kit-2", 2, 0, &temp);
+	stored(e, n);
+	no_alert(e, "W1");
+	news2_alert(e, "W2", "red", 19, "high");
+}
+
+/*
+ * missing.any: silence of every metric since enrollment opens it (yellow
+ * after D, red after D2); a reading of any metric is a normal one for it,
+ * and clear_after of them clear it. A patient who keeps sending something
+ * else than a given metric never gets it.
+ */
+static void
+test_missing_any(void **state)
+{
+	struct env *e = *state;
+	json_t *a, *ev;
+	char id[16];
+	double start;
+
+	enroll_in(e, "M1", "any-1", "silent");
+	enroll_in(e, "M2", "any-2", "silent");
+	hub_start(e);
+	start = mono_now();
+	/* M2 sends a pulse, a temperature, ... every half second. */
+	for (int i = 1; mono_now() - start < 8; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", 60 + i % 10);
+		/* measured now, which is after T */
+		reading(e, "any-2", i, -(long)(time(NULL) - T), i % 2 ? "pulse" : "resp_rate", v);
+		usleep(500 * 1000);
+	}
+	a = one_alert(e, "M1");
+	assert_string_equal(field(a, "rule"), "missing.any");
+	snprintf(id, sizeof(id), "%s", field(a, "id"));
+	json_decref(a);
+	ev = wait_event(e, id, "opened", 10);
+	assert_string_equal(jstr(ev, "severity"), "yellow");
+	json_decref(ev);
+	ev = wait_event(e, id, "raised", 10);
+	assert_string_equal(jstr(ev, "severity"), "red");
+	json_decref(ev);
+	no_alert(e, "M2");
+	/* Two readings of two different metrics clear it. */
+	reading(e, "any-1", 1, -(long)(time(NULL) - T), "temp", "37.0");
+	reading(e, "any-1", 2, -(long)(time(NULL) - T), "weight", "70.0");
+	ev = wait_event(e, id, "cleared", 10);
+	assert_true(json_is_true(json_object_get(ev, "cleared")));
+	json_decref(ev);
+}
+
 int
 main(void)
 {
@@ -371,6 +505,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_news2_scale1_air_and_oxygen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_news2_scale2_air_and_oxygen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_news2_only_complete_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_falling_trend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_news2_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_news2_default_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_any, setup, teardown),
 	};
+	if (getenv("DHO_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,35 @@ test_event_document(void **state)
 	free(text);
 }
 
+/* 37.60 stays "37.60" in the event's text, as decode gatt prints it. */
+static void
+test_event_value_precision(void **state)
+{
+	struct alert a = { .id = 3, .patient = "P1", .tenant = "vefsn", .team = "home-nursing/vefsn",
+	                   .severity = ALERT_SEV_YELLOW, .rule = "threshold.temp",
+	                   .state = ALERT_OPEN, .metric = "temp", .value = 37.6, .decimals = 2,
+	                   .unit = "Cel", .version = 1 };
+	char *text = NULL;
+	json_t *o;
+
+	(void)state;
+	assert_int_equal(alert_event_json(&a, "opened", 1795421701, &text), DHO_OK);
+	assert_non_null(strstr(text, "\"value\":37.60,"));
+	free(text);
+	a.value = 86;
+	a.decimals = 0;
+	assert_int_equal(alert_event_json(&a, "opened", 1795421701, &text), DHO_OK);
+	assert_non_null(strstr(text, "\"value\":86,"));
+	free(text);
+	/* The object for callers that work on it holds the same number. */
+	a.value = 37.6;
+	a.decimals = 2;
+	o = alert_event_object(&a, "opened", 1795421701);
+	assert_true(json_is_real(json_object_get(o, "value")));
+	assert_true(json_real_value(json_object_get(o, "value")) == 37.6);
+	json_decref(o);
+}
+
 static void
 test_ids(void **state)
 {
@@ -202,6 +231,7 @@ main(void)
 		cmocka_unit_test(test_no_alert),
 		cmocka_unit_test(test_ack_and_resolve),
 		cmocka_unit_test(test_event_document),
+		cmocka_unit_test(test_event_value_precision),
 		cmocka_unit_test(test_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

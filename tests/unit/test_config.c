@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,6 +167,61 @@ test_empty_file_is_defaults(void **state)
 	load_done(&l);
 }
 
+/*
+ * [broker] names files that check-config and run must be able to read. A
+ * fresh directory with password (mode 0600), ca.pem, cert.pem and key.pem;
+ * subst() writes its path wherever text says /etc/dhohub/.
+ */
+static void
+make_files(char *dir, size_t len)
+{
+	static const char *const names[] = { "password", "ca.pem", "cert.pem", "key.pem" };
+	char path[128];
+
+	snprintf(dir, len, "/tmp/dho-test-files-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("x\n", f);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(chmod(path, 0600), 0);
+	}
+}
+
+static void
+remove_files(const char *dir)
+{
+	static const char *const names[] = { "password", "ca.pem", "cert.pem", "key.pem" };
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* text with each "/etc/dhohub/" replaced by "DIR/" (malloc'd). */
+static char *
+subst(const char *text, const char *dir)
+{
+	size_t cap = strlen(text) * 2 + 1;
+	char *out = malloc(cap), *o = out;
+	const char *p;
+
+	assert_non_null(out);
+	while ((p = strstr(text, "/etc/dhohub/")) != NULL) {
+		o += snprintf(o, cap - (size_t)(o - out), "%.*s%s/", (int)(p - text), text, dir);
+		text = p + strlen("/etc/dhohub/");
+	}
+	snprintf(o, cap - (size_t)(o - out), "%s", text);
+	return out;
+}
+
 static void
 test_every_key(void **state)
 {
@@ -221,19 +277,28 @@ test_every_key(void **state)
 	struct loaded l;
 	const struct config *c;
 	const struct cfg_modbus *m;
+	char dir[64], want[128], *real;
 
 	(void)state;
-	expect_clean(text, &l);
+	make_files(dir, sizeof(dir));
+	real = subst(text, dir);
+	expect_clean(real, &l);
+	free(real);
 	c = l.cfg;
 	assert_string_equal(c->timezone, "UTC");
 	assert_string_equal(c->log_level, "debug");
 	assert_string_equal(c->broker_url, "ssl://broker.example.org:8883");
 	assert_string_equal(c->client_id, "hub-2");
 	assert_string_equal(c->username, "dhohub");
-	assert_string_equal(c->password_file, "/etc/dhohub/password");
-	assert_string_equal(c->ca_file, "/etc/dhohub/ca.pem");
-	assert_string_equal(c->cert_file, "/etc/dhohub/cert.pem");
-	assert_string_equal(c->key_file, "/etc/dhohub/key.pem");
+	snprintf(want, sizeof(want), "%s/password", dir);
+	assert_string_equal(c->password_file, want);
+	snprintf(want, sizeof(want), "%s/ca.pem", dir);
+	assert_string_equal(c->ca_file, want);
+	snprintf(want, sizeof(want), "%s/cert.pem", dir);
+	assert_string_equal(c->cert_file, want);
+	snprintf(want, sizeof(want), "%s/key.pem", dir);
+	assert_string_equal(c->key_file, want);
+	remove_files(dir);
 	assert_string_equal(c->topic_prefix, "helse/dho/v2");
 	assert_false(c->all_tenants);
 	assert_int_equal(c->ntenants, 3);
@@ -753,6 +818,7 @@ static void
 test_cross_references(void **state)
 {
 	struct loaded l;
+	char dir[64], *real;
 
 	(void)state;
 	/* A team without a section still receives alerts over MQTT: a warning. */
@@ -806,8 +872,14 @@ test_cross_references(void **state)
 	assert_int_equal(count_msgs(&l), 3);
 	load_done(&l);
 
-	expect_one_error("[broker]\ncert_file = /c.pem\n", 2, "[broker] cert_file needs key_file");
-	expect_one_error("[broker]\nkey_file = /k.pem\n", 2, "[broker] key_file needs cert_file");
+	make_files(dir, sizeof(dir));
+	real = subst("[broker]\ncert_file = /etc/dhohub/cert.pem\n", dir);
+	expect_one_error(real, 2, "[broker] cert_file needs key_file");
+	free(real);
+	real = subst("[broker]\nkey_file = /etc/dhohub/key.pem\n", dir);
+	expect_one_error(real, 2, "[broker] key_file needs cert_file");
+	free(real);
+	remove_files(dir);
 
 	load_text("[program:empty]\n", &l, NULL);
 	assert_int_equal(l.rc, DHO_OK);
@@ -836,6 +908,43 @@ test_no_warnings_flag(void **state)
 	assert_non_null(strstr(msgs, ":3: [alerts] clear_after = 0"));
 	free(msgs);
 	load_done(&l);
+}
+
+/* check-config and run read every file [broker] names; a password others
+ * can read is refused. The other commands (CONFIG_NO_WARNINGS) do not
+ * open these files and do not look. */
+static void
+test_broker_files(void **state)
+{
+	struct loaded l;
+	struct config *cfg = NULL;
+	char dir[64], path[128], *text;
+
+	(void)state;
+	make_files(dir, sizeof(dir));
+	text = subst("[broker]\nca_file = /etc/dhohub/nothere.pem\n"
+	             "cert_file = /etc/dhohub/cert.pem\nkey_file = /etc/dhohub/\n"
+	             "password_file = /etc/dhohub/password\n", dir);
+	load_text(text, &l, NULL);
+	assert_int_equal(l.rc, DHO_EINVAL);
+	expect_msg(&l, 2, "nothere.pem: cannot read: No such file or directory");
+	expect_msg(&l, 4, "cannot read: Is a directory");
+	assert_int_equal(count_msgs(&l), 2);
+	assert_int_equal(config_load_flags(l.path, NULL, NULL, CONFIG_NO_WARNINGS, &cfg), DHO_OK);
+	config_free(cfg);
+	load_done(&l);
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/password", dir);
+	assert_int_equal(chmod(path, 0604), 0);
+	text = subst("[broker]\npassword_file = /etc/dhohub/password\n", dir);
+	expect_one_error(text, 2, "readable by group or others (mode 604); make it readable by "
+	                 "the hub's user only (chmod 600)");
+	assert_int_equal(chmod(path, 0600), 0);
+	expect_clean(text, &l);
+	load_done(&l);
+	free(text);
+	remove_files(dir);
 }
 
 /* A stand-in for the rules module: rejects any spec containing "bad". */
@@ -1259,6 +1368,7 @@ main(void)
 		cmocka_unit_test(test_required_keys),
 		cmocka_unit_test(test_cross_references),
 		cmocka_unit_test(test_no_warnings_flag),
+		cmocka_unit_test(test_broker_files),
 		cmocka_unit_test(test_program_rules),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_file_limits),

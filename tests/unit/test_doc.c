@@ -382,6 +382,11 @@ static const struct item_case item_cases[] = {
 	/* Not numbers. */
 	BAD("spo2 string", ONE("spo2", "\"93\""), DHO_EINVAL, "spo2 value \"93\" (a string) is not a number"),
 	BAD("spo2 null", ONE("spo2", "null"), DHO_EINVAL, "spo2 value null is not a number"),
+	/* jansson reads these as 0; the device sent no such value. */
+	BAD("spo2 underflow", ONE("spo2", "1e-999"), DHO_ERANGE,
+	    "spo2 value 1e-999 is too small to be represented (underflow)"),
+	BAD("temp underflow", ONE("temp", "-2.5E-400"), DHO_ERANGE,
+	    "temp value -2.5E-400 is too small to be represented (underflow)"),
 	BAD("spo2 true", ONE("spo2", "true"), DHO_EINVAL, "spo2 value true is not a number"),
 	BAD("spo2 false", ONE("spo2", "false"), DHO_EINVAL, "spo2 value false is not a number"),
 	BAD("spo2 object", ONE("spo2", "{\"v\":93}"), DHO_EINVAL, "spo2 value an object is not a number"),

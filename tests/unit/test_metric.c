@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "metric.h"
 
@@ -267,6 +268,32 @@ test_format_value(void **state)
 	assert_string_equal(buf, "1.500000");
 }
 
+/* The shared JSON formatter: values keep their precision, and only a
+ * stand-in is printed as a number, never text that merely looks like one. */
+static void
+test_json_values(void **state)
+{
+	json_t *o = json_object();
+	char *text;
+
+	(void)state;
+	json_object_set_new(o, "temp", metric_json_value(37.6, 2));
+	json_object_set_new(o, "spo2", metric_json_value(86, 0));
+	json_object_set_new(o, "bp", metric_json_value(2, 2));
+	json_object_set_new(o, "big", metric_json_value(8.2158e29, 0));
+	json_object_set_new(o, "neg", metric_json_value(-1234, 0));
+	/* Text that holds an escaped quote and the control character itself. */
+	json_object_set_new(o, "note", json_string("say \"\x1f" "12\" twice"));
+	json_object_set_new(o, "s", json_string("\x1f" "x"));
+	text = metric_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(text);
+	assert_string_equal(text, "{\"temp\":37.60,\"spo2\":86,\"bp\":2.00,\"big\":8.2158e+29,"
+	                          "\"neg\":-1234,\"note\":\"say \\\"\\u001F12\\\" twice\","
+	                          "\"s\":\"\\u001Fx\"}");
+	free(text);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -280,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_acvpu),
 		cmocka_unit_test(test_flag_names),
 		cmocka_unit_test(test_format_value),
+		cmocka_unit_test(test_json_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -328,6 +329,156 @@ test_counters_fold(void **state)
 	}
 }
 
+
+/* ---- deploy: file modes, backup, retention ---- */
+
+static unsigned
+file_mode(const char *path)
+{
+	struct stat sb;
+
+	assert_int_equal(stat(path, &sb), 0);
+	return (unsigned)(sb.st_mode & 0777);
+}
+
+/* The database and its -wal and -shm are the owner's only, whatever the
+ * umask of the process that creates them. */
+static void
+test_file_modes(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	char err[DHO_ERRLEN], path[160], p[176];
+	mode_t old = umask(0);
+
+	snprintf(path, sizeof(path), "%s/modes.db", f->dir);
+	assert_int_equal(store_open(path, false, &st, err, sizeof(err)), DHO_OK);
+	umask(old);
+	add_patient(st, "P1", "vefsn");
+	assert_int_equal(file_mode(path), 0600);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	assert_int_equal(file_mode(p), 0600);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	assert_int_equal(file_mode(p), 0600);
+	unlink(p);
+	store_close(st);
+	unlink(path);
+}
+
+static int
+count_reading(void *ctx, const struct store_reading *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void
+test_backup(void **state)
+{
+	struct fixture *f = *state;
+	struct store *copy = NULL;
+	char err[DHO_ERRLEN], path[160];
+	int n = 0;
+
+	add_patient(f->st, "P1", "vefsn");
+	for (int i = 0; i < 100; i++)
+		add_reading(f->st, "P1", METRIC_SPO2, 90, 1000 + i, 0);
+	snprintf(path, sizeof(path), "%s/copy.db", f->dir);
+	assert_int_equal(store_backup(f->st, path, err, sizeof(err)), DHO_OK);
+	assert_int_equal(file_mode(path), 0600);
+	/* A single file: nothing beside it to copy along. */
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(store_open(path, false, &copy, err, sizeof(err)), DHO_OK);
+	assert_int_equal(store_reading_list(copy, "P1", -1, 0, count_reading, &n), DHO_OK);
+	assert_int_equal(n, 100);
+	store_close(copy);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/copy.db-wal", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/copy.db-shm", f->dir);
+	unlink(path);
+	/* A directory that does not exist: an error that says so. */
+	snprintf(path, sizeof(path), "%s/no/such/dir/copy.db", f->dir);
+	assert_int_equal(store_backup(f->st, path, err, sizeof(err)), DHO_EIO);
+	assert_non_null(strstr(err, "its directory does not exist"));
+	assert_non_null(strstr(err, path));
+}
+
+static int
+last_audit(void *ctx, const struct store_audit *a)
+{
+	snprintf(ctx, 512, "%s %s %s %s", a->actor, a->action, a->object, a->detail);
+	return 0;
+}
+
+static void
+test_purge(void **state)
+{
+	struct fixture *f = *state;
+	const dho_time_t day = 86400, now = 1000 * day;
+	struct store_quarantine q = { .topic = "dho/v1/vefsn/dev/oxy-1/reading", .reason = "r",
+	                              .payload = "x", .len = 1 };
+	struct alert a = { .patient = "OLD", .tenant = "vefsn", .rule = "threshold.spo2",
+	                   .team = "home-nursing/vefsn", .severity = ALERT_SEV_RED,
+	                   .state = ALERT_OPEN, .last_event = "opened" };
+	struct store_purge p;
+	struct store_stats s;
+	char audit[512] = "";
+	int n = 0;
+
+	add_patient(f->st, "OLD", "vefsn");     /* ended 40 days ago */
+	add_patient(f->st, "RECENT", "vefsn");  /* ended 10 days ago */
+	add_patient(f->st, "ACTIVE", "vefsn");
+	assert_int_equal(store_device_assign(f->st, "oxy-1", "OLD", now - 100 * day), DHO_OK);
+	for (int i = 0; i < 5; i++) {
+		add_reading(f->st, "OLD", METRIC_SPO2, 85, now - 50 * day + i, 0);
+		add_reading(f->st, "RECENT", METRIC_SPO2, 85, now - 20 * day + i, 0);
+		add_reading(f->st, "ACTIVE", METRIC_SPO2, 85, now - 50 * day + i, 0);
+	}
+	assert_int_equal(store_alert_save(f->st, &a), DHO_OK);
+	assert_int_equal(store_outbox_add(f->st, a.id, "home-nursing/vefsn", "", "{}", now - 50 * day),
+	                 DHO_OK);
+	/* oxy-1's entry while it was OLD's, one of no patient that is old,
+	 * and one of no patient that is recent. */
+	q.at = now - 45 * day;
+	assert_int_equal(store_quarantine_add(f->st, &q), DHO_OK);
+	q.topic = "dho/v1/vefsn/dev/unknown/reading";
+	q.at = now - 31 * day;
+	assert_int_equal(store_quarantine_add(f->st, &q), DHO_OK);
+	q.at = now - 29 * day;
+	assert_int_equal(store_quarantine_add(f->st, &q), DHO_OK);
+	assert_int_equal(store_patient_end(f->st, "OLD", now - 40 * day), DHO_OK);
+	assert_int_equal(store_device_release_all(f->st, "OLD", now - 40 * day), DHO_OK);
+	assert_int_equal(store_patient_end(f->st, "RECENT", now - 10 * day), DHO_OK);
+
+	assert_int_equal(store_purge(f->st, now, 30, "dhohub", &p), DHO_OK);
+	assert_int_equal(p.cutoff, now - 30 * day);
+	assert_int_equal(p.patients, 1);
+	assert_int_equal(p.readings, 5);
+	assert_int_equal(p.alerts, 1);
+	assert_int_equal(p.outbox, 1);
+	assert_int_equal(p.quarantine, 2);
+	assert_int_equal(store_reading_list(f->st, "OLD", -1, 0, count_reading, &n), DHO_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_reading_list(f->st, "RECENT", -1, 0, count_reading, &n), DHO_OK);
+	assert_int_equal(store_reading_list(f->st, "ACTIVE", -1, 0, count_reading, &n), DHO_OK);
+	assert_int_equal(n, 10);
+	/* stats counts every reading ever stored, purged or not. */
+	assert_int_equal(store_stats(f->st, &s), DHO_OK);
+	assert_int_equal(s.readings, 15);
+	assert_int_equal(store_audit_list(f->st, 0, last_audit, audit), DHO_OK);
+	assert_non_null(strstr(audit, "dhohub purge retention readings 5, alerts 1, outbox 1, "
+	                        "quarantine 2, patients 1;"));
+	/* A later purge within the day finds nothing more, and says so. */
+	assert_int_equal(store_purge(f->st, now + 3600, 30, "dhohub", &p), DHO_OK);
+	assert_int_equal(p.readings + p.alerts + p.outbox + p.patients, 0);
+	assert_int_equal(p.quarantine, 0);
+	assert_int_equal(store_audit_list(f->st, 0, last_audit, audit), DHO_OK);
+	assert_non_null(strstr(audit, "readings 0, alerts 0"));
+}
+
 int
 main(void)
 {
@@ -342,6 +493,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_fold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

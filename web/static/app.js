@@ -24,6 +24,7 @@ const App = {
   changed: new Set(),  /* alert ids the stream named since the last render */
   days: 7,
   lastLoad: null,
+  charts: [],          /* [uPlot, its element] on the patient view */
 };
 
 /* ---------- small helpers ---------- */
@@ -81,13 +82,19 @@ async function api(method, path, body, extra) {
 
 function errorText(r) {
   if (r.status === 0) return t("err_network");
-  if (r.status === 412) return t("err_conflict");
+  if (r.status === 412 || r.status === 409) return t("err_conflict");
   return t("err_generic", { msg: (r.body && r.body.error) || ("HTTP " + r.status) });
 }
 
 /* ---------- words for an alert ---------- */
 
 function sevWord(sev) { return sev === "red" ? t("red") : sev === "yellow" ? t("yellow") : sev; }
+
+/* "Rødt varsel" / "Red alert": the severity with its noun, for screen readers. */
+function sevAlert(sev) {
+  const w = t("alert_" + sev);
+  return w.charAt(0).toUpperCase() + w.slice(1);
+}
 
 function sevBadge(sev) {
   return h("span", { class: "sev " + sev }, sevWord(sev));
@@ -126,8 +133,9 @@ function stateParts(a, d) {
   const parts = [];
   if (a.state === "resolved") {
     const ev = lastEvent(d, "resolved") || (a.event === "resolved" ? a : null);
-    const by = ev && ev.by === "auto" ? t("by_auto") : (ev && ev.by) || "?";
-    parts.push({ cls: "resolved", text: t("state_resolved", { by, time: ev ? I18N.when(ev.at) : "" }), note: ev && ev.note });
+    const time = ev ? I18N.when(ev.at) : "";
+    parts.push({ cls: "resolved", note: ev && ev.note, text: ev && ev.by === "auto"
+      ? t("state_resolved_auto", { time }) : t("state_resolved", { by: (ev && ev.by) || "?", time }) });
   } else if (a.state === "acked") {
     const ev = lastEvent(d, "acked") || (a.event === "acked" ? a : null);
     const by = a.acked_by || (ev && ev.by) || "?";
@@ -156,7 +164,7 @@ function reasonEl(a) {
 function latestEl(a) {
   if (typeof a.value !== "number") return h("dd", {}, t("no_value"));
   return h("dd", {},
-    I18N.quantity(a.metric, a.value, a.unit), " ",
+    I18N.quantity(a.metric, a.value, a.unit), " · ",
     h("span", { class: "age", "data-at": a.measured_at }, I18N.age(a.measured_at)));
 }
 
@@ -181,7 +189,7 @@ function alertItem(a, d) {
   h("div", {}, sevBadge(a.severity), h("span", { class: "id" }, a.id)),
   h("div", {},
     h("div", { class: "head", id: headId },
-      h("span", { class: "sr" }, sevWord(a.severity) + " " + t("triage").toLowerCase() + ": "),
+      h("span", { class: "sr" }, sevAlert(a.severity) + ": "),
       h("a", { class: "patient", href: "#/patients/" + encodeURIComponent(a.patient) }, a.patient),
       reasonEl(a)),
     h("dl", { class: "facts" },
@@ -190,13 +198,14 @@ function alertItem(a, d) {
         h("span", { class: "age", "data-at": a.opened_at }, "(" + I18N.age(a.opened_at) + ")"))),
       fact(t("state"), stateEl),
       fact(t("responsible"), h("dd", { title: a.team }, I18N.team(a.team)))),
-    note ? h("p", { class: "note" }, t("note") + ": «" + note.note + "»") : null),
+    note ? h("p", { class: "note" }, t("note") + ": «" + note.note + "»") : null,
+    h("p", { class: "error", role: "alert", dataset: { error: a.id } })),
   h("div", { class: "actions" },
     open ? h("button", { type: "button", class: "primary", dataset: { action: "ack" },
-      "aria-describedby": headId, onclick: () => act("ack", a, "") }, t("ack")) : null,
-    open ? h("button", { type: "button", dataset: { action: "ack-note" },
+      "aria-describedby": headId, onclick: () => quickAck(a) }, t("ack")) : null,
+    open ? h("button", { type: "button", class: "secondary", dataset: { action: "ack-note" },
       "aria-describedby": headId, onclick: () => askNote("ack", a) }, t("ack") + " + " + t("note").toLowerCase() + "…") : null,
-    active ? h("button", { type: "button", dataset: { action: "resolve" },
+    active ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve" },
       "aria-describedby": headId, onclick: () => askNote("resolve", a) }, t("resolve") + "…") : null));
 }
 
@@ -206,7 +215,7 @@ async function act(kind, a, note) {
   const buttons = document.querySelectorAll(`[data-alert="${CSS.escape(a.id)}"] button`);
   buttons.forEach((b) => { b.disabled = true; });
   const r = await api("POST", "/alerts/" + encodeURIComponent(a.id) + "/" + kind,
-    { note: note || "" }, { "If-Match": String(a.version) });
+    note ? { note } : {}, { "If-Match": String(a.version) });
   buttons.forEach((b) => { b.disabled = false; });
   if (r.status === 200 || r.status === 204) {
     announce(t("changed_alert", { id: a.id, what: kind === "ack" ? t("st_acked") : t("st_resolved") }));
@@ -214,8 +223,15 @@ async function act(kind, a, note) {
     await refresh();
     return null;
   }
-  if (r.status === 412 || r.status === 404) await refresh();
+  if (r.status === 409 || r.status === 412 || r.status === 404) await refresh();
   return errorText(r);
+}
+
+/* Kvitter in one press; what went wrong is said on the alert itself. */
+async function quickAck(a) {
+  const e = await act("ack", a, "");
+  const el = document.querySelector(`[data-error="${CSS.escape(a.id)}"]`);
+  if (e && el) el.textContent = e;
 }
 
 /* The note dialog: optional for kvitter, required for avslutt. */
@@ -224,10 +240,10 @@ function askNote(kind, a) {
   const required = kind === "resolve";
   const err = h("p", { class: "error", role: "alert" });
   const area = h("textarea", { id: "dialog-note", name: "note", required: required ? true : null,
-    maxlength: "1000", "aria-describedby": "dialog-what" });
+    maxlength: "255", "aria-describedby": "dialog-what" });
   const submit = h("button", { type: "submit", class: "primary", dataset: { action: "confirm-" + kind } },
     kind === "ack" ? t("ack") : t("resolve"));
-  const form = h("form", { method: "dialog" },
+  const form = h("form", { method: "dialog", novalidate: true },
     h("h2", { id: "dialog-title" }, t(kind + "_title", { id: a.id })),
     h("p", { class: "what", id: "dialog-what" }, sevWord(a.severity) + " · " + a.patient + " · " + I18N.reason(a.reason).text),
     h("label", { for: "dialog-note" }, required ? t("note_required") : t("note_optional")),
@@ -286,7 +302,7 @@ function renderLogin(message) {
       return;
     }
     const msg = (r.body && r.body.error) || "";
-    if (r.status === 401 && /otp|2fa|one-time|totp/i.test(msg) && !App.require2fa) {
+    if (r.status === 401 && (r.body && r.body.otp === true || /one-time code/i.test(msg)) && !App.require2fa) {
       App.require2fa = true;
       renderLogin(t("err_otp"));
       document.getElementById("user").value = body.user;
@@ -368,7 +384,7 @@ function startEvents() {
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || !d.id) return;
     App.changed.add(d.id);
-    if (d.event === "opened") announce(t("new_alert", { sev: sevWord(d.severity).toLowerCase(), id: d.id }));
+    if (d.event === "opened") announce(t("new_alert", { what: sevAlert(d.severity).toLowerCase(), id: d.id }));
     else announce(t("changed_alert", { id: d.id, what: t("ev_" + d.event, { by: "", team: "" }).trim() }));
     scheduleRefresh();
   });
@@ -461,10 +477,11 @@ function countsEl(items) {
   const red = items.filter((a) => a.severity === "red").length;
   const yellow = items.filter((a) => a.severity === "yellow").length;
   const unacked = items.filter((a) => a.state === "open").length;
+  const one = (n, key) => t(n === 1 ? key + "_one" : key, { n });
   return h("div", { class: "summary" },
     h("h2", { id: "counts-title" }, t("counts")),
-    h("span", { class: "count red" + (red ? "" : " zero"), dataset: { count: "red" } }, t("n_red", { n: red })),
-    h("span", { class: "count yellow" + (yellow ? "" : " zero"), dataset: { count: "yellow" } }, t("n_yellow", { n: yellow })),
+    h("span", { class: "count red" + (red ? "" : " zero"), dataset: { count: "red" } }, one(red, "n_red")),
+    h("span", { class: "count yellow" + (yellow ? "" : " zero"), dataset: { count: "yellow" } }, one(yellow, "n_yellow")),
     h("span", { class: "count unacked" + (unacked ? "" : " zero"), dataset: { count: "open" } }, t("n_unacked", { n: unacked })),
     h("span", { class: "updated" }, t("updated", { time: I18N.when(App.lastLoad.toISOString()) })));
 }
@@ -489,15 +506,37 @@ function filtersEl() {
     h("div", {}, h("label", { for: "f-state" }, t("state")), state));
 }
 
+/* Re-rendering keeps the controls a nurse may be using: the filters stay,
+ * and an alert whose version did not change keeps its element, so that a
+ * button does not vanish under the pointer when another alert changes. */
 function renderTriage(list, ds) {
   document.title = "dhohub · " + t("triage") + (App.counts.length ? ` (${App.counts.length})` : "");
-  const items = list.map((a, i) => alertItem(a, ds[i]));
-  main().replaceChildren(
-    countsEl(App.counts),
-    filtersEl(),
-    h("h2", { class: "sr", id: "list-title" }, t("triage")),
-    items.length ? h("ol", { class: "alerts", id: "alerts", "aria-labelledby": "list-title" }, items)
-      : h("p", { class: "empty", id: "alerts-empty" }, t("empty")));
+  let root = document.getElementById("triage");
+  if (!root) {
+    root = h("div", { id: "triage" }, h("div", { id: "counts" }), filtersEl(),
+      h("h2", { class: "sr", id: "list-title" }, t("triage")), h("div", { id: "list" }));
+    main().replaceChildren(root);
+  }
+  const counts = countsEl(App.counts);
+  counts.id = "counts";
+  document.getElementById("counts").replaceWith(counts);
+  const old = new Map([...root.querySelectorAll("#alerts > [data-alert]")].map((e) => [e.dataset.alert, e]));
+  const items = list.map((a, i) => {
+    const o = old.get(a.id);
+    return o && o.dataset.version === String(a.version) && !App.changed.has(a.id) ? o : alertItem(a, ds[i]);
+  });
+  let ol = document.getElementById("alerts");
+  if (!items.length) {
+    document.getElementById("list").replaceChildren(h("p", { class: "empty", id: "alerts-empty" }, t("empty")));
+    return;
+  }
+  if (!ol) {
+    ol = h("ol", { class: "alerts", id: "alerts", "aria-labelledby": "list-title" });
+    document.getElementById("list").replaceChildren(ol);
+  }
+  /* Only what moved is touched: an element already in its place stays. */
+  items.forEach((el, i) => { if (ol.children[i] !== el) ol.insertBefore(el, ol.children[i] || null); });
+  while (ol.children.length > items.length) ol.lastElementChild.remove();
 }
 
 /* ---------- the patient ---------- */
@@ -513,15 +552,12 @@ function limitsOf(rule) {
   return [];
 }
 
-/* A missing.M rule's first (yellow) limit in seconds. */
+/* A missing.M rule's first (yellow) limit in seconds: the API gives it as
+ * {"op": "silent>", "value": SECONDS}. */
 function missingOf(rule) {
-  if (!rule) return 0;
-  if (Array.isArray(rule.limits)) {
-    const y = rule.limits.find((l) => l.severity === "yellow" && typeof l.seconds === "number");
-    if (y) return y.seconds;
-  }
-  if (typeof rule.seconds === "number") return rule.seconds;
-  return 0;
+  if (!rule || !Array.isArray(rule.limits)) return 0;
+  const ls = rule.limits.filter((l) => l && l.op === "silent>" && typeof l.value === "number");
+  return ls.length ? Math.min(...ls.map((l) => l.value)) : 0;
 }
 
 function ruleMetric(key) { const i = key.indexOf("."); return i < 0 ? key : key.slice(i + 1); }
@@ -531,6 +567,10 @@ function limitsText(rule) {
   if (kind === "threshold") {
     const ls = limitsOf(rule);
     if (ls.length) return ls.map((l) => sevWord(l.severity).toLowerCase() + " " + l.op + " " + I18N.number(l.value)).join(", ");
+  }
+  if (kind === "missing" && Array.isArray(rule.limits)) {
+    const ls = rule.limits.filter((l) => l.op === "silent>" && typeof l.value === "number");
+    if (ls.length) return ls.map((l) => t("missing_after", { sev: sevWord(l.severity).toLowerCase(), span: I18N.span(l.value) })).join(", ");
   }
   return rule.spec;
 }
@@ -590,6 +630,8 @@ function renderPatient(pt, alerts, ds, readings) {
   for (const r of readings) if (!metrics.includes(r.metric)) metrics.push(r.metric);
 
   const to = Date.now() / 1000, from = to - App.days * 86400;
+  const discharged = pt.discharged ? Date.parse(pt.discharged) / 1000 : NaN;
+  const followStart = isFinite(discharged) ? discharged : null;
   const chartsEl = h("div", { class: "charts" });
   const range = h("div", { class: "range", role: "group", "aria-label": t("charts") },
     [7, 30].map((n) => h("button", { type: "button", "aria-pressed": String(App.days === n), dataset: { days: String(n) },
@@ -601,7 +643,7 @@ function renderPatient(pt, alerts, ds, readings) {
     h("h3", { id: "limits-title" }, t("limits")),
     h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("rule")), h("th", { scope: "col" }, t("spec")),
       h("th", { scope: "col" }, t("origin")))),
-    h("tbody", {}, rules.map((r) => h("tr", {},
+    h("tbody", {}, sortedRules(rules).map((r) => h("tr", {},
       h("td", {}, ruleTitle(r.key)), h("td", {}, limitsText(r)),
       h("td", {}, r.origin === "patient" ? t("limit_patient") : t("limit_program")))))));
 
@@ -612,7 +654,7 @@ function renderPatient(pt, alerts, ds, readings) {
     h("h3", { id: "readings-title" }, t("readings") + " · " + t("days" + App.days)),
     inRange.length ? h("div", { class: "scroll", tabindex: "0", role: "region", "aria-labelledby": "readings-title" },
       h("table", { id: "readings" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("time")), h("th", { scope: "col" }, t("rule")),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("time")), h("th", { scope: "col" }, t("metric")),
           h("th", { scope: "col" }, t("value")), h("th", { scope: "col" }, t("device")))),
         h("tbody", {}, inRange.map((r) => {
           const sev = Chart.severity(thresholds(r.metric), r.value);
@@ -632,9 +674,10 @@ function renderPatient(pt, alerts, ds, readings) {
   const tlSec = h("section", { class: "panel", "aria-labelledby": "tl-title" },
     h("h3", { id: "tl-title" }, t("timeline")),
     timeline.length ? h("ol", { class: "timeline" }, timeline.slice(0, 100).map((e) =>
-      h("li", {}, h("time", { datetime: e.at }, I18N.dateTime(e.at)),
+      h("li", {}, h("time", { datetime: e.at, title: I18N.dateTime(e.at) }, I18N.when(e.at)),
         h("span", {}, sevBadgeSmall(e.severity), " ", e.id + ": ",
-          t("ev_" + e.event, { by: e.by === "auto" ? t("by_auto") : e.by || "", team: I18N.team(e.team) }),
+          e.event === "resolved" && e.by === "auto" ? t("ev_resolved_auto")
+            : t("ev_" + e.event, { by: e.by || "", team: I18N.team(e.team) }),
           e.event === "opened" || e.event === "raised" || e.event === "recurred" ? " – " + I18N.reason(e.reason).text : "",
           e.note ? h("span", { class: "note" }, " «" + e.note + "»") : null))))
       : h("p", {}, t("no_events")));
@@ -643,28 +686,42 @@ function renderPatient(pt, alerts, ds, readings) {
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "← " + t("back"))),
     head, openSec, chartSec, limitsSec, tableSec, tlSec);
 
-  /* Charts last: uPlot measures its container, which must be in the page. */
-  for (const m of metrics) {
+  /* Charts last: uPlot measures its container, which must be in the page
+   * with all its siblings, or the first chart takes the whole row. */
+  const figs = metrics.map((m) => {
     const fig = h("figure", { class: "chart", dataset: { metric: m } });
-    const cap = h("figcaption", {}, I18N.metricName(m));
     const plot = h("div", { class: "plot", role: "img" });
-    const legend = h("div", { class: "legend", "aria-hidden": "true" },
-      h("span", {}, h("span", { class: "swatch red" }), t("band_red")),
-      h("span", {}, h("span", { class: "swatch yellow" }), t("band_yellow")),
-      h("span", {}, h("span", { class: "swatch missing" }), t("missing")),
-      h("span", {}, h("span", { class: "swatch pt-ok" }), t("value")));
-    fig.append(cap, plot, legend);
+    fig.append(h("figcaption", {}, I18N.metricName(m)), plot,
+      h("div", { class: "legend", "aria-hidden": "true" },
+        h("span", {}, h("span", { class: "swatch red" }), t("band_red")),
+        h("span", {}, h("span", { class: "swatch yellow" }), t("band_yellow")),
+        h("span", {}, h("span", { class: "swatch missing" }), t("missing")),
+        h("span", {}, h("span", { class: "swatch pt-ok" }), t("value"))));
     chartsEl.append(fig);
+    return [m, fig, plot];
+  });
+  App.charts = [];
+  for (const [m, fig, plot] of figs) {
     const mine = readings.filter((r) => r.metric === m);
-    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any"));
+    /* Without a missing rule of its own a metric's gaps are marked past
+     * 26 hours, the programs' usual daily limit (docs/workspace.md). */
+    const miss = missingOf(byKey.get("missing." + m)) || missingOf(byKey.get("missing.any")) || 26 * 3600;
     const s = Chart.draw(plot, { metric: m, unit: mine.length ? mine[0].unit : "", readings: mine,
-      limits: thresholds(m), maxGap: miss, from, to });
+      limits: thresholds(m), maxGap: miss, start: followStart, from, to });
+    App.charts.push([s.chart, plot]);
     plot.setAttribute("aria-label", t("chart_label", { metric: I18N.metricName(m), days: App.days, n: s.n,
       y: s.yellow, r: s.red, g: s.gaps }));
     fig.dataset.points = String(s.n);
     fig.dataset.gaps = String(s.gaps);
     fig.dataset.bands = String(thresholds(m).length);
   }
+}
+
+/* The limits table: by metric, each metric's threshold before its other rules. */
+function sortedRules(rules) {
+  const order = { threshold: 0, trend: 1, baseline: 2, missing: 3, news2: 4 };
+  return rules.slice().sort((a, b) => ruleMetric(a.key).localeCompare(ruleMetric(b.key)) ||
+    (order[a.key.split(".")[0]] ?? 9) - (order[b.key.split(".")[0]] ?? 9));
 }
 
 function sevBadgeSmall(sev) { return sev ? h("span", { class: "sev " + sev }, sevWord(sev)) : null; }
@@ -704,6 +761,15 @@ function start() {
   route();
   if (App.me.role !== "auditor") startEvents();
 }
+
+/* The charts follow the window's width. */
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    for (const [c, el] of App.charts || []) c.setSize({ width: Math.max(280, el.clientWidth), height: c.height });
+  }, 200);
+});
 
 /* Ages ("for 12 min siden") move on by themselves. */
 setInterval(() => {

@@ -27,21 +27,41 @@ const Chart = (() => {
     return best;
   }
 
-  /* Stretches longer than maxGap seconds without a reading, within [from, to]. */
-  function gaps(times, maxGap, from, to) {
+  /* Stretches longer than maxGap seconds without a reading, from start
+   * (the follow-up's start) to now, as the hub counts silence: since the
+   * last reading or since the start, whichever is later. times are sorted. */
+  function gaps(times, maxGap, start, now) {
     const out = [];
     if (!maxGap) return out;
-    let prev = from;
-    let first = true;
+    let prev = start;
     for (const t of times) {
-      /* Before the first reading in view we do not know when the last one
-       * before it was, so only a stretch longer than the limit counts. */
-      if (t - prev > maxGap) out.push([first ? from : prev, t]);
-      prev = t;
-      first = false;
+      if (t - prev > maxGap) out.push([prev, t]);
+      prev = Math.max(prev, t);
     }
-    if (to - prev > maxGap) out.push([times.length ? prev : from, to]);
+    if (now - prev > maxGap) out.push([prev, now]);
     return out;
+  }
+
+  /* Midnight in Oslo of each day in [from, to] (seconds), every step days:
+   * the x axis's ticks, whatever the browser's own time zone. */
+  function midnights(from, to, step) {
+    const parts = (secs) => {
+      const o = {};
+      for (const p of new Intl.DateTimeFormat("en-GB", { timeZone: I18N.TZ, hourCycle: "h23",
+        year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+        .formatToParts(new Date(secs * 1000))) o[p.type] = Number(p.value);
+      return o;
+    };
+    const out = [];
+    for (let day = from - 86400; day <= to + 86400; day += 86400) {
+      const p = parts(day);
+      /* The offset of Oslo from UTC at that moment, then its midnight. */
+      const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) / 1000;
+      const off = asUtc - Math.floor(day / 60) * 60;
+      const mid = Date.UTC(p.year, p.month - 1, p.day) / 1000 - off;
+      if (mid >= from && mid <= to && !out.includes(mid)) out.push(mid);
+    }
+    return out.filter((_, i) => i % step === (out.length - 1) % step);
   }
 
   /* The y range: the readings and the limits, with room around them. */
@@ -89,17 +109,22 @@ const Chart = (() => {
 
   /*
    * Draws one chart into el. opts: metric, unit, readings (objects with
-   * value and measured_at, any order), limits ([{severity, op, value}]),
-   * maxGap (seconds, or 0), from and to (seconds). Returns a summary for
-   * the chart's text alternative.
+   * value and measured_at, any order, also before the view), limits
+   * ([{severity, op, value}]), maxGap (seconds, or 0), start (seconds: the
+   * follow-up's start, or null), from and to (seconds: the view). Returns a
+   * summary for the chart's text alternative.
    */
   function draw(el, opts) {
-    const rows = opts.readings
+    const all = opts.readings
       .map((r) => ({ t: Date.parse(r.measured_at) / 1000, v: r.value }))
-      .filter((r) => isFinite(r.t) && typeof r.v === "number" && r.t >= opts.from && r.t <= opts.to)
+      .filter((r) => isFinite(r.t) && typeof r.v === "number" && r.t <= opts.to)
       .sort((a, b) => a.t - b.t);
-    const times = rows.map((r) => r.t);
-    const missing = gaps(times, opts.maxGap, opts.from, opts.to);
+    const rows = all.filter((r) => r.t >= opts.from);
+    /* Silence counts from the follow-up's start (else from the first
+     * reading we have), and only the part of it inside the view is drawn. */
+    const start = opts.start !== null && opts.start !== undefined ? opts.start : (all.length ? all[0].t : opts.to);
+    const missing = gaps(all.map((r) => r.t), opts.maxGap, start, opts.to)
+      .map(([a, b]) => [Math.max(a, opts.from), b]).filter(([a, b]) => b > a);
     const [lo, hi] = yRange(rows.map((r) => r.v), opts.limits);
 
     /* Series 1 is the line, broken (a null) inside each missing stretch so
@@ -120,12 +145,12 @@ const Chart = (() => {
     });
 
     const width = Math.max(280, el.clientWidth || 600);
-    const fmtTick = (secs, withDate) => {
-      const d = new Date(secs * 1000);
-      const o = withDate ? { day: "numeric", month: "short" } : { hour: "2-digit", minute: "2-digit" };
-      return new Intl.DateTimeFormat(I18N.lang === "en" ? "en-GB" : "nb-NO",
-        Object.assign({ timeZone: I18N.TZ, hourCycle: "h23" }, o)).format(d);
-    };
+    const days = (opts.to - opts.from) / 86400;
+    const ticks = midnights(opts.from, opts.to, days > 10 ? 5 : 1);
+    const fmtTick = (secs) => new Intl.DateTimeFormat(I18N.lang === "en" ? "en-GB" : "nb-NO",
+      { timeZone: I18N.TZ, day: "numeric", month: "short" }).format(new Date(secs * 1000));
+    /* A little room after now, so that the latest point is not cut in half. */
+    const right = opts.to + (opts.to - opts.from) * 0.015;
     const unit = I18N.unit(opts.unit);
 
     const chart = new uPlot({
@@ -133,10 +158,10 @@ const Chart = (() => {
       height: 230,
       legend: { show: false },
       cursor: { points: { size: 10 } },
-      scales: { x: { time: true, range: () => [opts.from, opts.to] }, y: { range: () => [lo, hi] } },
+      scales: { x: { time: true, range: () => [opts.from, right] }, y: { range: () => [lo, hi] } },
       axes: [
-        { values: (u, splits) => splits.map((s) => fmtTick(s, opts.to - opts.from > 2 * 86400)),
-          stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" } },
+        { splits: () => ticks, values: (u, splits) => splits.map(fmtTick),
+          stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, ticks: { stroke: "#999" } },
         { values: (u, splits) => splits.map((s) => I18N.number(s)), label: unit, stroke: "#1a1a1a",
           grid: { stroke: "#e3e3e3" }, size: 56 },
       ],

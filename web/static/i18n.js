@@ -33,7 +33,7 @@ const I18N = (() => {
       my_teams: "Mine team",
       counts: "Åpne varsler",
       red: "Rød", yellow: "Gul",
-      n_red: "{n} røde", n_yellow: "{n} gule",
+      n_red: "{n} røde", n_yellow: "{n} gule", n_red_one: "{n} rød", n_yellow_one: "{n} gul",
       n_unacked: "{n} ikke kvittert",
       filters: "Filter",
       team: "Team",
@@ -60,6 +60,8 @@ const I18N = (() => {
       state_cleared: "normalisert",
       state_reminded: "påminnelse sendt",
       state_resolved: "avsluttet av {by} {time}",
+      state_resolved_auto: "avsluttet automatisk {time} (normalisert og kvittert)",
+      alert_red: "rødt varsel", alert_yellow: "gult varsel",
       ack: "Kvitter",
       resolve: "Avslutt",
       ack_title: "Kvitter varsel {id}",
@@ -85,6 +87,8 @@ const I18N = (() => {
       days30: "30 dager",
       readings: "Målinger (tabell)",
       time: "Tid",
+      metric: "Måling",
+      missing_after: "{sev} etter {span}",
       value: "Verdi",
       device: "Apparat",
       missing: "manglende måling",
@@ -107,7 +111,8 @@ const I18N = (() => {
       ev_cleared: "normalisert",
       ev_resolved: "avsluttet av {by}",
       by_auto: "automatisk (normalisert og kvittert)",
-      new_alert: "Nytt {sev} varsel {id}",
+      ev_resolved_auto: "avsluttet automatisk (normalisert og kvittert)",
+      new_alert: "Nytt {what} {id}",
       changed_alert: "Varsel {id}: {what}",
       not_found: "Fant ikke pasienten, eller du har ikke tilgang.",
       role_auditor: "Du er logget inn som revisor og ser ingen pasientdata.",
@@ -141,7 +146,7 @@ const I18N = (() => {
       my_teams: "My teams",
       counts: "Open alerts",
       red: "Red", yellow: "Yellow",
-      n_red: "{n} red", n_yellow: "{n} yellow",
+      n_red: "{n} red", n_yellow: "{n} yellow", n_red_one: "{n} red", n_yellow_one: "{n} yellow",
       n_unacked: "{n} not acknowledged",
       filters: "Filter",
       team: "Team",
@@ -168,6 +173,8 @@ const I18N = (() => {
       state_cleared: "values normal again",
       state_reminded: "reminder sent",
       state_resolved: "resolved by {by} {time}",
+      state_resolved_auto: "resolved automatically {time} (normal again and acknowledged)",
+      alert_red: "red alert", alert_yellow: "yellow alert",
       ack: "Acknowledge",
       resolve: "Resolve",
       ack_title: "Acknowledge alert {id}",
@@ -193,6 +200,8 @@ const I18N = (() => {
       days30: "30 days",
       readings: "Readings (table)",
       time: "Time",
+      metric: "Measurement",
+      missing_after: "{sev} after {span}",
       value: "Value",
       device: "Device",
       missing: "missing measurement",
@@ -215,7 +224,8 @@ const I18N = (() => {
       ev_cleared: "values normal again",
       ev_resolved: "resolved by {by}",
       by_auto: "automatically (normal again and acknowledged)",
-      new_alert: "New {sev} alert {id}",
+      ev_resolved_auto: "resolved automatically (normal again and acknowledged)",
+      new_alert: "New {what} {id}",
       changed_alert: "Alert {id}: {what}",
       not_found: "Patient not found, or not yours to see.",
       role_auditor: "You are logged in as an auditor and see no patient data.",
@@ -314,7 +324,8 @@ const I18N = (() => {
     if (metric === "consciousness") return acvpu(v);
     if (metric === "on_oxygen") return v ? (lang === "en" ? "yes" : "ja") : (lang === "en" ? "no" : "nei");
     const un = unit(u);
-    return number(v) + (un ? "\u00a0" + un : "");
+    /* "116/min" as nurses write it, "86 %" and "84,6 kg" with a space. */
+    return number(v) + (un ? (un.charAt(0) === "/" ? "" : "\u00a0") + un : "");
   }
 
   function team(id) {
@@ -376,7 +387,8 @@ const I18N = (() => {
   const unitNb = (s) => s.replace(/percentage points?/, "prosentpoeng")
     .replace(/\bhours?\b/, "t").replace(/\bdays?\b/, "døgn").replace(/\bminutes?\b/, "min")
     .replace(/\bseconds?\b/, "s").replace(/\./g, ",");
-  const qty = (s) => s.replace(/(\d)\.(\d)/g, "$1,$2").replace(/ Cel\b|°C/, " °C").replace(/mm\[Hg\]/, "mmHg");
+  const qty = (s) => s.replace(/(\d)\.(\d)/g, "$1,$2").replace(/ Cel\b|°C/, " °C").replace(/mm\[Hg\]/, "mmHg")
+    .replace(/ \/min/g, "/min");
 
   const reasons = [
     [/^(\w+) (.+?) is (below|above|at or below|at or above) the (red|yellow) limit (.+)$/, (m) => {
@@ -400,17 +412,27 @@ const I18N = (() => {
       .replace(/\b(spo2|resp_rate|pulse|temp|bp_sys|consciousness)\b/g, (x) => metricShort(x))],
   ];
 
+  const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
   function reason(text) {
     if (!text || lang === "en") {
-      return { text: (text || "").replace(/\b(spo2)\b/, "SpO₂").replace(/mm\[Hg\]/g, "mmHg").replace(/ Cel\b/g, " °C"), translated: true };
+      return { text: capital((text || "").replace(/\b(spo2)\b/, "SpO₂").replace(/mm\[Hg\]/g, "mmHg").replace(/ Cel\b/g, " °C")), translated: true };
     }
     for (const [re, say] of reasons) {
       const m = re.exec(text);
-      if (m) return { text: say(m), translated: true };
+      if (m) return { text: capital(say(m)), translated: true };
     }
     return { text: text, translated: false };
   }
 
+  /* A limit's duration: "26 t", "2 døgn", "90 min". */
+  function span(secs) {
+    if (secs % 86400 === 0) return secs / 86400 + (lang === "en" ? " d" : " døgn");
+    if (secs % 3600 === 0) return secs / 3600 + (lang === "en" ? " h" : " t");
+    if (secs % 60 === 0) return secs / 60 + " min";
+    return secs + " s";
+  }
+
   return { choose, set, t, metricName, metricShort, unit, number, quantity, team, when,
-    dateTime, date, age, reason, get lang() { return lang; }, TZ };
+    dateTime, date, age, reason, span, get lang() { return lang; }, TZ };
 })();
