@@ -35,14 +35,23 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-sh(const char *fmt, const char *a, const char *b, const char *c)
-{
-	int st;
-	char *o = run(&st, fmt, a, b, c);
+/* Runs a shell command, failing the test when it fails. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+	char *o;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	o = run(&st, "%s", cmd);
 	if (st != 0)
-		fail_msg("'%s' failed (%d): %s", fmt, st, o);
+		fail_msg("'%s' failed (%d): %s", cmd, st, o);
 	free(o);
 }
 
