@@ -5,7 +5,8 @@
 # bench, clean.
 #   make install [DESTDIR=D]   dhohub, man pages, units, config (prefix: as
 #                              configured, -DCMAKE_INSTALL_PREFIX; /usr/local)
-#   make package                          build-pkg/dhohub_VERSION_ARCH.deb
+#   make package        build-pkg/dhohub_VERSION_ARCH.deb
+#   make package-test   installs it into a throw-away overlay of this system
 #   make fuzz FUZZ_SECONDS=300   fuzz each decoder harness for 5 minutes
 
 BUILD ?= build
@@ -16,7 +17,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DURATION ?=
 PKG_BUILD ?= build-pkg
 
-.PHONY: all deps build install package demo test asan valgrind soak fuzz bench clean
+.PHONY: all deps build install package package-test demo test asan valgrind soak fuzz bench clean
 
 all: build
 
@@ -49,6 +50,10 @@ package: deps
 	cmake --build $(PKG_BUILD) -j$(JOBS) --target dhohub dho_man
 	cd $(PKG_BUILD) && cpack -G DEB
 
+# Installs that package into a throw-away overlay of this system (root).
+package-test: package
+	tests/install/test_deb.sh $(PKG_BUILD)/dhohub_*.deb
+
 demo: build
 	$(BUILD)/hub/dhohub demo $(if $(DEMO_DURATION),--duration $(DEMO_DURATION))
 
@@ -71,13 +76,14 @@ soak: build
 	cd $(BUILD) && DHO_SOAK=1 ctest --output-on-failure -j1 -R integ_faults
 
 # The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS,
-# BENCH_INGEST_ARGS and BENCH_SCALE_ARGS pass options, e.g.
+# BENCH_INGEST_ARGS, BENCH_SCALE_ARGS and BENCH_WEB_ARGS pass options, e.g.
 # make bench BENCH_SCALE_ARGS="--patients 10000". bench_scale writes about
 # 6 GiB under $$TMPDIR at its defaults (5.3 GiB measured).
 bench: build
 	$(BUILD)/bench/bench_rules $(BENCH_RULES_ARGS)
 	$(BUILD)/bench/bench_ingest $(BENCH_INGEST_ARGS)
 	$(BUILD)/bench/bench_scale $(BENCH_SCALE_ARGS)
+	$(BUILD)/bench/bench_web $(BENCH_WEB_ARGS)
 
 # libFuzzer needs clang. CC is read only when FUZZ_BUILD is configured for
 # the first time; CMake refuses DHO_FUZZ in a directory set up for gcc.

@@ -16,7 +16,10 @@
  * Paid in series, ceiling and floor allow 1/(1/ceiling + 1/floor) readings
  * a second; the figure of merit is the hub's rate over that.
  *
- *   bench_drain [--readings N] [--patients P] [--inflight K]
+ * With --days D the hub's database (and the floor's) first gets bench_scale's
+ * history: D days of K readings a day for every patient.
+ *
+ *   bench_drain [--readings N] [--patients P] [--inflight K] [--days D] [--per-day K]
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -30,6 +33,7 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "bench_db.h"
 #include "bench_mqtt.h"
 #include "store.h"
 #include "timefmt.h"
@@ -38,10 +42,11 @@
 #define DHOHUB_BIN "dhohub"
 #endif
 
-#define TENANT "b"
+#define TENANT "t"
+#define DAY 86400
 #define TOPICS "dho/v1/" TENANT "/dev/+/reading"
 
-static long drain_readings = 60000;
+static long drain_readings = 60000, drain_days, drain_per_day = 20;
 static int drain_patients = 100, drain_inflight = 1000, drain_port;
 
 struct counter {
@@ -67,12 +72,13 @@ static int
 write_reading(void *ctx, int dev, long r, char *topic, size_t tlen, char *body, size_t len)
 {
 	(void)ctx;
-	snprintf(topic, tlen, "dho/v1/" TENANT "/dev/dev-%05d/reading", dev);
+	snprintf(topic, tlen, "dho/v1/" TENANT "/dev/d%d/reading", dev);
+	/* Past the seqs of the history and of the floor. */
 	if (r % 2 == 0)
 		return snprintf(body, len, "{\"seq\": %ld, \"metric\": \"spo2\", \"value\": %ld}",
-		                r + 1, 94 + r % 4);
-	return snprintf(body, len, "{\"seq\": %ld, \"metric\": \"pulse\", \"value\": %ld}", r + 1,
-	                62 + r % 13);
+		                2000000000L + r, 94 + r % 4);
+	return snprintf(body, len, "{\"seq\": %ld, \"metric\": \"pulse\", \"value\": %ld}",
+	                2000000000L + r, 62 + r % 13);
 }
 
 static int
@@ -153,36 +159,30 @@ ceiling(void)
 	return (double)n / ((double)(atomic_load(&k.last_ns) - t0) / 1e9);
 }
 
-/* The storage floor: one transaction per reading, seq claim then insert. */
+/* The storage floor: one transaction per reading, seq claim then insert,
+ * into the hub's database before the hub starts (with its history). */
 static double
-floor_rate(const char *dir)
+floor_rate(struct store *st)
 {
-	char path[4200], err[DHO_ERRLEN];
-	struct store *st;
 	long n = rounds() * drain_patients;
 	dho_time_t now = timefmt_now();
 	int64_t t0;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/floor.db", dir);
-	if ((rc = store_open(path, false, &st, err, sizeof(err))) != DHO_OK) {
-		fprintf(stderr, "bench_drain: %s\n", err);
-		exit(1);
-	}
 	t0 = bench_now_ns();
 	for (long r = 0; r < rounds(); r++) {
 		for (int d = 0; d < drain_patients; d++) {
 			struct store_reading sr;
 
 			memset(&sr, 0, sizeof(sr));
-			snprintf(sr.patient, sizeof(sr.patient), "P%d", d);
-			snprintf(sr.device, sizeof(sr.device), "dev-%05d", d);
+			snprintf(sr.patient, sizeof(sr.patient), "p%d", d);
+			snprintf(sr.device, sizeof(sr.device), "d%d", d);
 			sr.r.metric = r % 2 == 0 ? METRIC_SPO2 : METRIC_PULSE;
 			sr.r.value = r % 2 == 0 ? 94 + r % 4 : 62 + r % 13;
 			sr.r.measured_at = now;
 			sr.received_at = now;
 			sr.has_seq = true;
-			sr.seq = (uint64_t)r + 1;
+			sr.seq = 1000000000ULL + (uint64_t)r;
 			if ((rc = store_begin(st)) != DHO_OK ||
 			    (rc = store_claim_seq(st, sr.device, sr.seq)) != DHO_OK ||
 			    (rc = store_reading_add(st, &sr)) != DHO_OK ||
@@ -191,41 +191,26 @@ floor_rate(const char *dir)
 		}
 	}
 	t0 = bench_now_ns() - t0;
-	store_close(st);
 	return (double)n / ((double)t0 / 1e9);
 }
 
-static void
+/* The hub's database: the patients, and their history when asked for.
+ * Returns it open. */
+static struct store *
 prepare_db(const char *db)
 {
 	char err[DHO_ERRLEN];
 	struct store *st;
 	dho_time_t now = timefmt_now();
-	int rc;
 
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		exit(1);
 	}
-	if ((rc = store_begin(st)) != DHO_OK)
-		die("begin", rc, st);
-	for (int d = 0; d < drain_patients; d++) {
-		struct store_patient p = { .hospital_days = 0 };
-		char dev[32];
-
-		snprintf(p.id, sizeof(p.id), "P%d", d);
-		snprintf(p.tenant, sizeof(p.tenant), TENANT);
-		snprintf(p.program, sizeof(p.program), "copd");
-		p.discharged = now - 86400;
-		p.enrolled_at = now - 86400;
-		snprintf(dev, sizeof(dev), "dev-%05d", d);
-		if ((rc = store_patient_add(st, &p)) != DHO_OK ||
-		    (rc = store_device_assign(st, dev, p.id, now - 86400)) != DHO_OK)
-			die("enrolling", rc, st);
-	}
-	if ((rc = store_commit(st)) != DHO_OK)
-		die("commit", rc, st);
-	store_close(st);
+	bench_enroll(st, drain_patients, now - (drain_days + 1) * DAY);
+	if (drain_days > 0)
+		bench_history(st, drain_patients, drain_days, drain_per_day, now);
+	return st;
 }
 
 static int
@@ -256,11 +241,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: bench_drain [--readings N] [--patients P] [--inflight K]\n"
+	        "usage: bench_drain [--readings N] [--patients P] [--inflight K] [--days D]\n"
+	        "                   [--per-day K]\n"
 	        "  --readings N  the backlog, QoS-1 readings (default 60000; rounded down to\n"
 	        "                a multiple of P)\n"
 	        "  --patients P  devices, one patient each, COPD program (default 100)\n"
 	        "  --inflight K  the publisher's unacknowledged publishes at most (default 1000)\n"
+	        "  --days D      days of history in the hub's and the floor's database first\n"
+	        "                (default 0; bench_scale's history is 30)\n"
+	        "  --per-day K   readings a day in that history (default 20)\n"
 	        "Prints the hub's drain rate, a plain Paho subscriber's drain rate of the same\n"
 	        "backlog (ceiling), the storage floor (one transaction per reading), and the\n"
 	        "hub's rate over 1/(1/ceiling + 1/floor).\n");
@@ -273,6 +262,8 @@ main(int argc, char **argv)
 		{ "readings", required_argument, NULL, 'n' },
 		{ "patients", required_argument, NULL, 'p' },
 		{ "inflight", required_argument, NULL, 'i' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "per-day", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -281,7 +272,7 @@ main(int argc, char **argv)
 	struct store_stats ss = { 0 };
 	struct store *st;
 	double c1, c2, cmax, fl, both, hub_rate;
-	int64_t t0, t_end = 0, n, cpu;
+	int64_t t0, t_end = 0, n, cpu, base;
 	long hwm;
 	int broker, hub, c;
 	MQTTAsync watch;
@@ -289,8 +280,10 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': drain_readings = (long)bench_count("readings", optarg, 1, 100000000); break;
-		case 'p': drain_patients = (int)bench_count("patients", optarg, 1, 99999); break;
+		case 'p': drain_patients = (int)bench_count("patients", optarg, 1, 1000000); break;
 		case 'i': drain_inflight = (int)bench_count("inflight", optarg, 1, 65535); break;
+		case 'd': drain_days = (long)bench_count("days", optarg, 0, 365); break;
+		case 'k': drain_per_day = (long)bench_count("per-day", optarg, 1, 1440); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -307,7 +300,6 @@ main(int argc, char **argv)
 	broker = bench_broker(dir, drain_port);
 
 	c1 = ceiling();
-	fl = floor_rate(dir);
 
 	snprintf(db, sizeof(db), "%s/hub.db", dir);
 	snprintf(text, sizeof(text),
@@ -321,7 +313,14 @@ main(int argc, char **argv)
 	         "missing.spo2 = 26h red:48h\nnews2 = scale1\n",
 	         drain_port, db);
 	bench_write_file(dir, "hub.conf", text, conf, sizeof(conf));
-	prepare_db(db);
+	st = prepare_db(db);
+	fl = floor_rate(st);
+	if (store_stats(st, &ss) != DHO_OK) {
+		fprintf(stderr, "bench_drain: cannot count the readings\n");
+		return 1;
+	}
+	base = ss.readings;
+	store_close(st);
 	snprintf(log, sizeof(log), "%s/hub.log", dir);
 	watch = bench_mqtt_client(drain_port, "drain-watch", true, "dho/v1/hub/drain/status",
 	                          status_arrived, &s);
@@ -334,14 +333,14 @@ main(int argc, char **argv)
 	bench_mqtt_publish(drain_port, 0, drain_patients, rounds(), drain_inflight, 0,
 	                   write_reading, NULL, NULL);
 
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		return 1;
 	}
 	t0 = bench_now_ns();
 	hub = start_hub(conf, log, &s);
 	for (int64_t waited = 0; waited < 600000; waited += 2) {
-		if (store_stats(st, &ss) == DHO_OK && ss.readings + ss.quarantined >= n) {
+		if (store_stats(st, &ss) == DHO_OK && ss.readings - base + ss.quarantined >= n) {
 			t_end = bench_now_ns();
 			break;
 		}
@@ -352,9 +351,9 @@ main(int argc, char **argv)
 	store_close(st);
 	bench_stop(hub, SIGTERM);
 	bench_mqtt_close(watch);
-	if (t_end == 0 || ss.readings != n) {
+	if (t_end == 0 || ss.readings - base != n) {
 		fprintf(stderr, "bench_drain: the hub stored %lld readings and quarantined %lld of "
-		        "%lld (see %s)\n", (long long)ss.readings, (long long)ss.quarantined,
+		        "%lld (see %s)\n", (long long)(ss.readings - base), (long long)ss.quarantined,
 		        (long long)n, log);
 		return 1;
 	}
@@ -365,8 +364,9 @@ main(int argc, char **argv)
 	both = 1.0 / (1.0 / cmax + 1.0 / fl);
 
 	printf("bench_drain: a backlog of %lld QoS-1 readings from %d devices (one patient each,\n"
-	       "  COPD program: 2 thresholds, missing, NEWS2), Mosquitto on loopback\n",
-	       (long long)n, drain_patients);
+	       "  COPD program: 2 thresholds, missing, NEWS2), Mosquitto on loopback; history: %ld\n"
+	       "  days x %ld readings a day per patient\n",
+	       (long long)n, drain_patients, drain_days, drain_days ? drain_per_day : 0);
 	printf("  ceiling, plain Paho subscriber:   %9.0f readings/s  (runs: %.0f before, %.0f after)\n",
 	       cmax, c1, c2);
 	printf("  floor, 1 transaction per reading: %9.0f readings/s\n", fl);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_db.h"
 #include "config.h"
 #include "engine.h"
 #include "ingest.h"
@@ -41,12 +42,6 @@ static const char scale_conf[] =
 	"missing.spo2 = 26h red:48h\n"
 	"news2 = scale1\n";
 
-static const enum metric scale_metrics[] = {
-	METRIC_SPO2, METRIC_PULSE, METRIC_SPO2, METRIC_PULSE, METRIC_WEIGHT,
-	METRIC_BP_SYS, METRIC_BP_DIA, METRIC_TEMP,
-};
-#define NMETRICS (sizeof(scale_metrics) / sizeof(scale_metrics[0]))
-
 static long scale_patients = 100000, scale_days = 30, scale_per_day = 20, scale_messages = 20000;
 
 static void
@@ -55,90 +50,6 @@ die(const char *what, int rc, struct store *st)
 	fprintf(stderr, "bench_scale: %s: %s%s%s\n", what, dho_strerror(rc), st ? ": " : "",
 	        st ? store_errmsg(st) : "");
 	exit(1);
-}
-
-static double
-value_of(enum metric m, long i)
-{
-	switch (m) {
-	case METRIC_SPO2: return 94.0 + (double)(i % 4);
-	case METRIC_PULSE: return 64.0 + (double)(i % 13);
-	case METRIC_WEIGHT: return 78.0 + (double)(i % 5) * 0.1;
-	case METRIC_BP_SYS: return 120.0 + (double)(i % 15);
-	case METRIC_BP_DIA: return 75.0 + (double)(i % 9);
-	default: return 36.5 + (double)(i % 5) * 0.1;
-	}
-}
-
-static void
-enroll(struct store *st, dho_time_t now)
-{
-	int rc;
-
-	if ((rc = store_begin(st)) != DHO_OK)
-		die("begin", rc, st);
-	for (long k = 0; k < scale_patients; k++) {
-		struct store_patient p = { .hospital_days = 0 };
-		char dev[32];
-
-		snprintf(p.id, sizeof(p.id), "p%ld", k);
-		snprintf(p.tenant, sizeof(p.tenant), "t");
-		snprintf(p.program, sizeof(p.program), "copd");
-		p.discharged = now - (scale_days + 1) * DAY;
-		p.enrolled_at = p.discharged;
-		snprintf(dev, sizeof(dev), "d%ld", k);
-		if ((rc = store_patient_add(st, &p)) != DHO_OK ||
-		    (rc = store_device_assign(st, dev, p.id, p.discharged)) != DHO_OK)
-			die("enrolling", rc, st);
-	}
-	if ((rc = store_commit(st)) != DHO_OK)
-		die("commit", rc, st);
-}
-
-/* The history, patient by patient, ending an hour before now. */
-static int64_t
-build_history(struct store *st, dho_time_t now)
-{
-	dho_time_t start = now - scale_days * DAY - 3600;
-	long step = DAY / scale_per_day;
-	int64_t rows = 0, batch = 0;
-	int rc;
-
-	if ((rc = store_begin(st)) != DHO_OK)
-		die("begin", rc, st);
-	for (long k = 0; k < scale_patients; k++) {
-		struct store_reading sr;
-
-		memset(&sr, 0, sizeof(sr));
-		snprintf(sr.patient, sizeof(sr.patient), "p%ld", k);
-		snprintf(sr.device, sizeof(sr.device), "d%ld", k);
-		for (long j = 0; j < scale_days * scale_per_day; j++) {
-			enum metric m = scale_metrics[(size_t)j % NMETRICS];
-
-			sr.r.metric = m;
-			sr.r.value = value_of(m, j + k);
-			sr.r.decimals = m == METRIC_WEIGHT || m == METRIC_TEMP ? 1 : 0;
-			sr.r.measured_at = start + j * step + (k % 600);
-			sr.received_at = sr.r.measured_at;
-			sr.has_seq = true;
-			sr.seq = (uint64_t)j + 1;
-			if ((rc = store_claim_seq(st, sr.device, sr.seq)) != DHO_OK ||
-			    (rc = store_reading_add(st, &sr)) != DHO_OK)
-				die("history", rc, st);
-			rows++;
-			if (++batch == 500000) {
-				if ((rc = store_commit(st)) != DHO_OK || (rc = store_begin(st)) != DHO_OK)
-					die("commit", rc, st);
-				batch = 0;
-			}
-		}
-		if ((k + 1) % 10000 == 0) {
-			fprintf(stderr, "bench_scale: history of %ld patients written\n", k + 1);
-		}
-	}
-	if ((rc = store_commit(st)) != DHO_OK)
-		die("commit", rc, st);
-	return rows;
 }
 
 /* M messages, one reading each, to patients spread over the population,
@@ -163,7 +74,7 @@ timed(const struct config *cfg, struct store *st, struct engine *eng, dho_time_t
 		snprintf(body, sizeof(body), "{\"seq\": %llu, \"metric\": \"%s\", \"value\": %s}",
 		         (unsigned long long)(seq_base + (uint64_t)i), i % 2 ? "spo2" : "weight",
 		         i % 2 ? "95" : "78.2");
-		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), now);
+		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), 0, now);
 		if (rc != DHO_OK)
 			die("ingest_message", rc, st);
 	}
@@ -222,17 +133,17 @@ main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/hub.db", dir);
 	if ((rc = config_load(conf, engine_config_check, stderr, &cfg)) != DHO_OK)
 		die("config", rc, NULL);
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK ||
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK ||
 	    engine_new(cfg, st, &eng, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_scale: %s\n", err);
 		return 1;
 	}
-	enroll(st, now);
+	bench_enroll(st, scale_patients, now - (scale_days + 1) * DAY);
 	timed(cfg, st, eng, now, 1000000000ULL);   /* warm up */
 	empty_us = timed(cfg, st, eng, now, 2000000000ULL);
 
 	t0 = bench_now_ns();
-	rows = build_history(st, now);
+	rows = bench_history(st, scale_patients, scale_days, scale_per_day, now);
 	build_s = (double)(bench_now_ns() - t0) / 1e9;
 
 	timed(cfg, st, eng, now, 3000000000ULL);   /* warm up */

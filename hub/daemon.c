@@ -39,6 +39,10 @@
  * another process (the CLI) queued. */
 #define DAEMON_IDLE_MS 200
 
+/* Patients (and as many devices) whose ingest reads the store keeps in
+ * memory (store_cache()): a region's 100,000 with room. */
+#define DAEMON_CACHE_PATIENTS 131072
+
 static volatile sig_atomic_t daemon_stop_flag;
 static volatile sig_atomic_t daemon_reload_flag;
 
@@ -65,7 +69,7 @@ daemon_ingested(struct hub *h, uint64_t events_before)
 }
 
 static int
-daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
+daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
 	struct hub *h = ctx;
 	uint64_t before;
@@ -73,7 +77,8 @@ daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 
 	pthread_mutex_lock(&h->lock);
 	before = engine_events(h->eng);
-	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len, timefmt_now());
+	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len,
+	                    retained ? INGEST_RETAINED : 0, timefmt_now());
 	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
@@ -95,6 +100,33 @@ daemon_on_modbus(void *ctx, const char *topic, const char *device, const struct 
 	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
+}
+
+/*
+ * Moves the store's readings mark on, once a minute, so that `stats` counts
+ * a short range of readings; off the ingest path, where no counter is
+ * written.
+ */
+static void
+daemon_fold(struct hub *h)
+{
+	int64_t now = mono_ms();
+	int rc;
+
+	if (h->folded_at != 0 && now - h->folded_at < 60 * 1000)
+		return;
+	h->folded_at = now;
+	pthread_mutex_lock(&h->lock);
+	rc = store_begin(h->st);
+	if (rc == DHO_OK)
+		rc = store_counters_fold(h->st);
+	if (rc == DHO_OK)
+		rc = store_commit(h->st);
+	if (rc != DHO_OK)
+		store_rollback(h->st);
+	pthread_mutex_unlock(&h->lock);
+	if (rc != DHO_OK)
+		log_error("counting readings: %s; will retry", dho_strerror(rc));
 }
 
 /* Runs the alert timers (escalation, reminders) in short transactions. */
@@ -176,8 +208,7 @@ daemon_sync_init(struct hub *h)
 {
 	int err;
 
-	if ((err = pthread_mutex_init(&h->lock, NULL)) != 0 || (err = mono_cond_init(&h->wake)) != 0 ||
-	    (err = mono_cond_init(&h->hook_wake)) != 0) {
+	if ((err = pthread_mutex_init(&h->lock, NULL)) != 0 || (err = mono_cond_init(&h->wake)) != 0) {
 		log_error("cannot set up the hub's lock: %s", strerror(err));
 		return false;
 	}
@@ -217,8 +248,13 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		return 1;
 	daemon_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (store_open(db, cfg->durability == CFG_DURABILITY_FULL, &h.st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE | (cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0),
+	               &h.st, err, sizeof(err)) != DHO_OK) {
 		log_error("%s", err);
+		goto out;
+	}
+	if (store_cache(h.st, DAEMON_CACHE_PATIENTS) != DHO_OK) {
+		log_error("out of memory for the store's cache");
 		goto out;
 	}
 	if (engine_new(cfg, h.st, &h.eng, err, sizeof(err)) != DHO_OK) {
@@ -246,6 +282,7 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 			daemon_reload(&h);
 		}
 		daemon_timers(&h);
+		daemon_fold(&h);
 		pthread_mutex_lock(&h.lock);
 		retention_tick(h.st, h.cfg, timefmt_now(), &h.purge_at);
 		pthread_mutex_unlock(&h.lock);
@@ -280,7 +317,6 @@ out:
 	if (h.cfg_owned)
 		config_free(h.cfg);
 	curl_global_cleanup();
-	pthread_cond_destroy(&h.hook_wake);
 	pthread_cond_destroy(&h.wake);
 	pthread_mutex_destroy(&h.lock);
 	log_info("stopped");

@@ -25,7 +25,6 @@ hub_event_take(struct hub *h, enum store_channel ch, int64_t after_id, struct hu
 		ev->id = row.id;
 		snprintf(ev->topic, sizeof(ev->topic), "%s/alerts/%s", h->cfg->topic_prefix,
 		         row.topic_team);
-		snprintf(ev->webhook, sizeof(ev->webhook), "%s", row.webhook);
 		if ((ev->body = strdup(row.body)) == NULL)
 			rc = DHO_ENOMEM;
 	}

@@ -28,7 +28,15 @@ struct engine {
 	struct store *st;
 	struct engine_program *programs;
 	size_t nprograms;
+	/* The earlier readings of the current reading's metric, read once
+	 * for all its trend and baseline rules (engine_reading() sets from
+	 * to the widest of their windows; n is valid once read is set). */
 	struct rules_sample window[ENGINE_WINDOW_MAX];
+	struct {
+		bool read;
+		dho_time_t from;
+		size_t n;
+	} win;
 	uint64_t events;        /* events written to the outbox, ever */
 };
 
@@ -242,7 +250,7 @@ engine_emit(struct engine *e, const struct alert *a, const char *event, const ch
 
 	if (rc != DHO_OK)
 		return rc;
-	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
+	rc = store_outbox_add(e->st, a->id, team, t != NULL && t->webhook[0] != '\0', body, now);
 	if (rc == DHO_OK)
 		e->events++;
 	if (rc == DHO_OK)
@@ -585,14 +593,23 @@ engine_eval(struct engine *e, const struct store_patient *p, const struct rule *
 		return rules_check_threshold(rule, r->r.value, f);
 	case RULE_TREND:
 	case RULE_BASELINE:
-		rc = store_reading_window(e->st, p->id, r->r.metric, r->r.measured_at - window,
-		                          r->r.measured_at, e->window, ENGINE_WINDOW_MAX, &n);
-		if (rc != DHO_OK)
-			return rc;
+		if (!e->win.read) {
+			rc = store_reading_window(e->st, p->id, r->r.metric, e->win.from,
+			                          r->r.measured_at, e->window, ENGINE_WINDOW_MAX,
+			                          &e->win.n);
+			if (rc != DHO_OK)
+				return rc;
+			e->win.read = true;
+		}
+		/* This rule's window is the end of the widest one (oldest first;
+		 * capped to the newest readings the same way). */
+		while (n < e->win.n && e->window[n].at < r->r.measured_at - window)
+			n++;
 		if (rules_kind(rule) == RULE_TREND) {
-			rc = rules_check_trend(rule, r->r.value, r->r.measured_at, e->window, n, f);
+			rc = rules_check_trend(rule, r->r.value, r->r.measured_at, e->window + n,
+			                       e->win.n - n, f);
 		} else {
-			rc = rules_check_baseline(rule, r->r.value, e->window, n, f);
+			rc = rules_check_baseline(rule, r->r.value, e->window + n, e->win.n - n, f);
 		}
 		/* Too little history is no finding either way. */
 		if (rc == DHO_ENOTFOUND) {
@@ -628,6 +645,16 @@ engine_reading(struct engine *e, const struct store_patient *p, const struct sto
 		return DHO_OK;
 	if ((rc = engine_effective(e, p, &set)) != DHO_OK)
 		return rc;
+	e->win.read = false;
+	e->win.from = r->r.measured_at;
+	for (size_t i = 0; i < set.n; i++) {
+		const struct rule *rule = set.r[i].rule;
+
+		if ((rules_kind(rule) == RULE_TREND || rules_kind(rule) == RULE_BASELINE) &&
+		    rules_metric(rule, &m) == DHO_OK && m == r->r.metric &&
+		    r->r.measured_at - rules_window(rule) < e->win.from)
+			e->win.from = r->r.measured_at - rules_window(rule);
+	}
 	for (size_t i = 0; i < set.n && rc == DHO_OK; i++) {
 		const struct rule *rule = set.r[i].rule;
 

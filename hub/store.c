@@ -21,6 +21,11 @@
 #include "store.h"
 #include "timefmt.h"
 #include "store_int.h"
+#include "strmap.h"
+
+/* PRAGMA application_id of a dhohub database: "dhoh" in ASCII. */
+#define STORE_APP_ID 0x64686F68
+#define STORE_APP_ID_S "1684565864"
 
 /* Schema migrations, in order; never edit one that has shipped. */
 static const char *const store_migrations[] = {
@@ -114,6 +119,15 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX alerts_triage ON alerts(team, severity DESC, state, opened_at, id)"
 	"  WHERE state != 2;"
 	"CREATE INDEX outbox_alert ON outbox(alert_id, id);",
+	/* 7: webhooks by team: the outbox keeps no URL (a URL may carry
+	 * credentials; it is looked up in the configuration when sent), each
+	 * team's pending events are found by an index, events given up after
+	 * repeated 4xx answers are counted. The file says it is dhohub's (see
+	 * store_check_schema()). */
+	"UPDATE outbox SET webhook = '' WHERE webhook != '';"
+	"CREATE INDEX outbox_hook_team ON outbox(team, id) WHERE webhook_done = 0;"
+	"INSERT INTO counters VALUES ('webhook_failed', 0);"
+	"PRAGMA application_id = " STORE_APP_ID_S ";",
 };
 
 enum store_sql {
@@ -129,7 +143,9 @@ enum store_sql {
 	SQL_ALERT_DUE,
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
+	SQL_HOOK_TEAMS, SQL_HOOK_NEXT, SQL_HOOK_FAILED,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
+	SQL_READING_LATEST, SQL_DATA_VERSION, SQL_ALERT_OPEN_RULES,
 	SQL_STATS_COUNTERS, SQL_STATS_READINGS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
 	SQL_FOLD_READINGS, SQL_FOLD_MARK, SQL_FOLD_LAST,
 	SQL_COUNT_
@@ -138,7 +154,7 @@ enum store_sql {
 #define ALERT_COLS "id, patient, tenant, rule, team, severity, state, level, cleared," \
 	" normal_count, metric, value, decimals, unit, measured_at, opened_at, updated_at," \
 	" reason, last_event, news2_total, news2_risk, by, note, due_at, version"
-#define OUTBOX_COLS "id, alert_id, team, webhook, body, mqtt_done, webhook_done," \
+#define OUTBOX_COLS "id, alert_id, team, body, mqtt_done, webhook_done," \
 	" attempts, next_at"
 #define READING_COLS "patient, device, metric, value, decimals, measured_at," \
 	" received_at, flags, seq"
@@ -209,9 +225,18 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 		" ORDER BY id LIMIT 1",
 	[SQL_OUTBOX_DONE_MQTT] = "UPDATE outbox SET mqtt_done = 1 WHERE id = ?1",
 	[SQL_OUTBOX_DONE_HOOK] = "UPDATE outbox SET webhook_done = 1 WHERE id = ?1",
+	[SQL_HOOK_TEAMS] = "SELECT DISTINCT team FROM outbox WHERE webhook_done = 0",
+	[SQL_HOOK_NEXT] = "SELECT " OUTBOX_COLS " FROM outbox WHERE webhook_done = 0 AND team = ?1"
+		" ORDER BY id LIMIT 1",
+	[SQL_HOOK_FAILED] = "UPDATE outbox SET webhook_done = 1 WHERE id = ?1 AND webhook_done = 0",
 	[SQL_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
 	[SQL_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_AUDIT_LIST] = "SELECT at, actor, action, object, detail FROM audit WHERE at >= ?1 ORDER BY id",
+	[SQL_READING_LATEST] = "SELECT value, measured_at FROM readings"
+		" WHERE patient = ?1 AND metric = ?2 AND (flags & ?3) = 0"
+		" ORDER BY measured_at DESC, id DESC LIMIT 1",
+	[SQL_DATA_VERSION] = "PRAGMA data_version",
+	[SQL_ALERT_OPEN_RULES] = "SELECT rule FROM alerts WHERE patient = ?1 AND state != 2",
 	[SQL_STATS_COUNTERS] = "SELECT name, value FROM counters",
 	/* The readings after the mark, and the newest one's receive time: a
 	 * range of the rowid and one seek, whatever the history. */
@@ -229,11 +254,46 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 	[SQL_STATS_OUTBOX] = "SELECT count(*) FROM outbox WHERE mqtt_done = 0 OR webhook_done = 0",
 };
 
+/*
+ * The cache of the daemon's write connection (store_cache()): what the
+ * ingest path would otherwise read again for every message. Each entry is
+ * exact or absent: writes through this connection update or drop it, and
+ * a commit by any other connection (PRAGMA data_version, read at each
+ * store_begin()) or a rollback drops everything.
+ */
+#define STORE_CACHE_RULE_KEYS 128
+
+enum store_cache_state { SC_UNKNOWN, SC_NONE, SC_SOME };
+
+struct store_cpatient {
+	bool have;                       /* p is the patient's row */
+	struct store_patient p;
+	uint8_t overrides;               /* enum store_cache_state of rule overrides */
+	bool alerts_known;               /* open_alert holds every unresolved alert */
+	/* Bit k: an unresolved alert of the k-th interned rule key. */
+	uint64_t open_alert[STORE_CACHE_RULE_KEYS / 64];
+	/* The newest reading of each metric that is not flagged invalid. */
+	struct {
+		uint8_t state;           /* enum store_cache_state */
+		dho_time_t at;
+		double value;
+	} latest[METRIC_COUNT];
+};
+
+struct store_cdevice {
+	struct store_assignment a;       /* an open assignment (a.to == 0) */
+};
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT_];
 	sqlite3_stmt *ext[STORE_EXT_MAX];  /* the store_<area>.c files' statements */
 	char *outbox_body;   /* the body handed out by store_outbox_next() */
+	struct strmap *c_patients;       /* NULL: no cache */
+	struct strmap *c_devices;
+	int64_t c_version;               /* data_version when last looked at */
+	char c_rules[STORE_CACHE_RULE_KEYS][DHO_ID_MAX + 1];
+	size_t c_nrules;
 };
 
 /* The statement for id, prepared on first use and reset for reuse. */
@@ -338,6 +398,18 @@ store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
+int
+store__step_done(sqlite3_stmt *s)
+{
+	return store_step_done(s);
+}
+
+void
+store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	store_col_text(s, i, dst, cap);
+}
+
 static int
 store_exec(struct store *st, const char *sql)
 {
@@ -391,13 +463,59 @@ fail:
 	return DHO_EIO;
 }
 
-int
-store_open(const char *path, bool full_sync, struct store **out, char *err, size_t errlen)
+/*
+ * Decides whether the file st has open is dhohub's before anything is
+ * written to it: a file of another application must not get our tables
+ * or be switched to WAL, and a new file is created only where the caller
+ * allows it. dhohub's files carry STORE_APP_ID; those of the first
+ * milestone, from before it, are known by their schema version and tables.
+ */
+static int
+store_check_schema(struct store *st, const char *path, unsigned flags, char *err,
+                   size_t errlen)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	sqlite3_stmt *s = NULL;
+	int64_t app = 0, version = 0, objects = 0, ours = 0;
 	int rc;
 
+	rc = sqlite3_prepare_v2(st->db, "SELECT (SELECT application_id FROM pragma_application_id),"
+	                        " (SELECT user_version FROM pragma_user_version),"
+	                        " (SELECT count(*) FROM sqlite_master),"
+	                        " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                        "  AND name IN ('patients', 'alerts', 'outbox', 'counters'))",
+	                        -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		app = sqlite3_column_int64(s, 0);
+		version = sqlite3_column_int64(s, 1);
+		objects = sqlite3_column_int64(s, 2);
+		ours = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "cannot read %s as a dhohub database: %s", path,
+		         sqlite3_errmsg(st->db));
+		return DHO_EIO;
+	}
+	if (app == 0 && version == 0 && objects == 0) {
+		if (flags & STORE_CREATE)
+			return DHO_OK;
+		snprintf(err, errlen, "%s is an empty file, not a dhohub database (only run, "
+		         "patient add and user add create one)", path);
+		return DHO_ENOTFOUND;
+	}
+	if (app == STORE_APP_ID || (app == 0 && version >= 1 && ours == 4))
+		return DHO_OK;
+	snprintf(err, errlen, "%s is an SQLite database without dhohub's schema (another "
+	         "application's?); leaving it untouched", path);
+	return DHO_EINVAL;
+}
+
+int
+store_open(const char *path, unsigned flags, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
 	mode_t mask;
+	int rc;
 
 	*out = NULL;
 	if (st == NULL)
@@ -408,18 +526,29 @@ store_open(const char *path, bool full_sync, struct store **out, char *err, size
 	 * umask is the process's: the daemon and the CLI open their store
 	 * before they start any other thread. */
 	mask = umask(077);
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+	                     ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL);
 	umask(mask);
+	if (rc == SQLITE_CANTOPEN && !(flags & STORE_CREATE) && access(path, F_OK) != 0) {
+		snprintf(err, errlen, "no database at %s (a typo? only run, patient add and user add "
+		         "create one)", path);
+		rc = DHO_ENOTFOUND;
+		goto fail;
+	}
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		rc = DHO_EIO;
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 0);
+	if ((rc = store_check_schema(st, path, flags, err, errlen)) != DHO_OK)
+		goto fail;
+	rc = DHO_EIO;
 	if (store_exec(st, "PRAGMA journal_mode = WAL") != DHO_OK ||
-	    store_exec(st, full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") != DHO_OK ||
+	    store_exec(st, (flags & STORE_FULL_SYNC) ? "PRAGMA synchronous = FULL"
+	                                             : "PRAGMA synchronous = NORMAL") != DHO_OK ||
 	    store_exec(st, "PRAGMA foreign_keys = ON") != DHO_OK) {
 		snprintf(err, errlen, "cannot set up %s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
@@ -430,7 +559,7 @@ store_open(const char *path, bool full_sync, struct store **out, char *err, size
 	return DHO_OK;
 fail:
 	store_close(st);
-	return DHO_EIO;
+	return rc;
 }
 
 void
@@ -444,6 +573,8 @@ store_close(struct store *st)
 		sqlite3_finalize(st->ext[i]);
 	sqlite3_close(st->db);
 	free(st->outbox_body);
+	strmap_free(st->c_patients);
+	strmap_free(st->c_devices);
 	free(st);
 }
 
@@ -453,10 +584,91 @@ store_errmsg(struct store *st)
 	return sqlite3_errmsg(st->db);
 }
 
+/* ---- the cache ---- */
+
+static void
+store_cache_drop(struct store *st)
+{
+	if (st->c_patients != NULL) {
+		strmap_clear(st->c_patients);
+		strmap_clear(st->c_devices);
+	}
+}
+
+int
+store_cache(struct store *st, size_t patients)
+{
+	strmap_free(st->c_patients);
+	strmap_free(st->c_devices);
+	st->c_patients = st->c_devices = NULL;
+	if (patients == 0)
+		return DHO_OK;
+	if (strmap_new(sizeof(struct store_cpatient), patients, &st->c_patients) != DHO_OK ||
+	    strmap_new(sizeof(struct store_cdevice), patients, &st->c_devices) != DHO_OK) {
+		strmap_free(st->c_patients);
+		st->c_patients = NULL;
+		return DHO_ENOMEM;
+	}
+	st->c_version = -1;
+	return DHO_OK;
+}
+
+/* The cache entry of patient, created (all unknown) when create is set;
+ * NULL without a cache. */
+static struct store_cpatient *
+store_cpatient(struct store *st, const char *patient, bool create)
+{
+	if (st->c_patients == NULL)
+		return NULL;
+	return create ? strmap_put(st->c_patients, patient) : strmap_get(st->c_patients, patient);
+}
+
+/* The number of rule key `key` in the cache's bitsets; -1 when they are
+ * all taken (that key is then never cached). */
+static int
+store_cache_rule(struct store *st, const char *key)
+{
+	for (size_t i = 0; i < st->c_nrules; i++)
+		if (strcmp(st->c_rules[i], key) == 0)
+			return (int)i;
+	if (st->c_nrules == STORE_CACHE_RULE_KEYS || strlen(key) > DHO_ID_MAX)
+		return -1;
+	snprintf(st->c_rules[st->c_nrules], sizeof(st->c_rules[0]), "%s", key);
+	return (int)st->c_nrules++;
+}
+
+/* Drops the cache when another connection has committed since the last
+ * look: whatever it wrote may be in any entry. */
+static int
+store_cache_check(struct store *st)
+{
+	sqlite3_stmt *s;
+	int64_t v;
+	int rc;
+
+	if (st->c_patients == NULL)
+		return DHO_OK;
+	if ((s = store_stmt(st, SQL_DATA_VERSION)) == NULL)
+		return DHO_EIO;
+	rc = sqlite3_step(s);
+	v = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_rc(rc);
+	if (v != st->c_version)
+		store_cache_drop(st);
+	st->c_version = v;
+	return DHO_OK;
+}
+
 int
 store_begin(struct store *st)
 {
-	return store_exec(st, "BEGIN IMMEDIATE");
+	int rc = store_exec(st, "BEGIN IMMEDIATE");
+
+	if (rc == DHO_OK && (rc = store_cache_check(st)) != DHO_OK)
+		store_rollback(st);
+	return rc;
 }
 
 int
@@ -480,6 +692,8 @@ store_rollback(struct store *st)
 			sqlite3_reset(st->ext[i]);
 	if (!sqlite3_get_autocommit(st->db))
 		store_exec(st, "ROLLBACK");
+	/* The cache may hold what was just undone. */
+	store_cache_drop(st);
 }
 
 int
@@ -503,6 +717,7 @@ int
 store_patient_add(struct store *st, const struct store_patient *p)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_ADD);
+	struct store_cpatient *c;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -514,6 +729,8 @@ store_patient_add(struct store *st, const struct store_patient *p)
 		sqlite3_bind_int(s, 5, p->hospital_days);
 	store_bind_text_or_null(s, 6, p->team);
 	sqlite3_bind_int64(s, 7, p->enrolled_at);
+	if ((c = store_cpatient(st, p->id, false)) != NULL)
+		c->have = false;
 	return store_step_done(s);
 }
 
@@ -534,16 +751,25 @@ store_row_patient(sqlite3_stmt *s, struct store_patient *p)
 int
 store_patient_get(struct store *st, const char *id, struct store_patient *out)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_GET);
+	struct store_cpatient *c = store_cpatient(st, id, false);
+	sqlite3_stmt *s;
 	int rc;
 
-	if (s == NULL)
+	if (c != NULL && c->have) {
+		*out = c->p;
+		return DHO_OK;
+	}
+	if ((s = store_stmt(st, SQL_PATIENT_GET)) == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		store_row_patient(s, out);
 	sqlite3_reset(s);
+	if (rc == SQLITE_ROW && (c = store_cpatient(st, id, true)) != NULL) {
+		c->have = true;
+		c->p = *out;
+	}
 	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
 }
 
@@ -551,10 +777,13 @@ int
 store_patient_end(struct store *st, const char *id, dho_time_t at)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_PATIENT_END);
+	struct store_cpatient *c = store_cpatient(st, id, false);
 	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
+	if (c != NULL)
+		c->have = false;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, at);
 	rc = store_step_done(s);
@@ -652,6 +881,8 @@ store_device_assign(struct store *st, const char *device, const char *patient,
 
 	if (s == NULL)
 		return DHO_EIO;
+	if (st->c_devices != NULL)
+		strmap_clear(st->c_devices);
 	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, from);
 	if ((rc = store_step_done(s)) != DHO_OK)
@@ -672,6 +903,8 @@ store_device_unassign(struct store *st, const char *device, dho_time_t at)
 
 	if (s == NULL)
 		return DHO_EIO;
+	if (st->c_devices != NULL)
+		strmap_clear(st->c_devices);
 	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, at);
 	rc = store_step_done(s);
@@ -687,6 +920,8 @@ store_device_release_all(struct store *st, const char *patient, dho_time_t at)
 
 	if (s == NULL)
 		return DHO_EIO;
+	if (st->c_devices != NULL)
+		strmap_clear(st->c_devices);
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, at);
 	return store_step_done(s);
@@ -705,10 +940,17 @@ int
 store_device_lookup(struct store *st, const char *device, dho_time_t at,
                     struct store_assignment *out)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_DEV_LOOKUP);
+	struct store_cdevice *c = st->c_devices ? strmap_get(st->c_devices, device) : NULL;
+	sqlite3_stmt *s;
 	int rc;
 
-	if (s == NULL)
+	/* An open assignment covers every time from its start on: no
+	 * later one can exist without a write that dropped it from here. */
+	if (c != NULL && c->a.from <= at) {
+		*out = c->a;
+		return DHO_OK;
+	}
+	if ((s = store_stmt(st, SQL_DEV_LOOKUP)) == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, at);
@@ -716,6 +958,9 @@ store_device_lookup(struct store *st, const char *device, dho_time_t at,
 	if (rc == SQLITE_ROW)
 		store_row_assignment(s, out);
 	sqlite3_reset(s);
+	if (rc == SQLITE_ROW && out->to == 0 && st->c_devices != NULL &&
+	    (c = strmap_put(st->c_devices, device)) != NULL)
+		c->a = *out;
 	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
 }
 
@@ -745,12 +990,15 @@ int
 store_rule_set(struct store *st, const char *patient, const char *key, const char *spec)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_RULE_SET);
+	struct store_cpatient *c = store_cpatient(st, patient, false);
 
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, spec, -1, SQLITE_STATIC);
+	if (c != NULL)
+		c->overrides = SC_UNKNOWN;
 	return store_step_done(s);
 }
 
@@ -758,12 +1006,15 @@ int
 store_rule_unset(struct store *st, const char *patient, const char *key)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_RULE_UNSET);
+	struct store_cpatient *c = store_cpatient(st, patient, false);
 	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	if (c != NULL)
+		c->overrides = SC_UNKNOWN;
 	rc = store_step_done(s);
 	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
 		return DHO_ENOTFOUND;
@@ -773,18 +1024,25 @@ store_rule_unset(struct store *st, const char *patient, const char *key)
 int
 store_rule_list(struct store *st, const char *patient, store_rule_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_RULE_LIST);
-	int rc;
+	struct store_cpatient *c = store_cpatient(st, patient, false);
+	sqlite3_stmt *s;
+	int rc, rows = 0;
 
-	if (s == NULL)
+	/* Most patients follow their program: no override to read. */
+	if (c != NULL && c->overrides == SC_NONE)
+		return DHO_OK;
+	if ((s = store_stmt(st, SQL_RULE_LIST)) == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows++;
 		if (cb(ctx, (const char *)sqlite3_column_text(s, 0),
 		       (const char *)sqlite3_column_text(s, 1)) != 0)
 			break;
 	}
 	sqlite3_reset(s);
+	if (rc == SQLITE_DONE && (c = store_cpatient(st, patient, true)) != NULL)
+		c->overrides = rows == 0 ? SC_NONE : SC_SOME;
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
 }
 
@@ -834,6 +1092,8 @@ int
 store_reading_add(struct store *st, const struct store_reading *r)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_READING_ADD);
+	struct store_cpatient *c;
+	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -849,7 +1109,18 @@ store_reading_add(struct store *st, const struct store_reading *r)
 		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->seq);
 	/* No counter is written here: a reading's transaction touches only
 	 * the pages of its row and its index (store_stats() counts). */
-	return store_step_done(s);
+	if ((rc = store_step_done(s)) != DHO_OK)
+		return rc;
+	/* A known newest reading of its metric is this one if it is not
+	 * older (a later row wins a tie, as in the window's order). */
+	if ((c = store_cpatient(st, r->patient, false)) != NULL && !(r->r.flags & RFLAG_INVALID) &&
+	    c->latest[r->r.metric].state != SC_UNKNOWN &&
+	    (c->latest[r->r.metric].state == SC_NONE || r->r.measured_at >= c->latest[r->r.metric].at)) {
+		c->latest[r->r.metric].state = SC_SOME;
+		c->latest[r->r.metric].at = r->r.measured_at;
+		c->latest[r->r.metric].value = r->r.value;
+	}
+	return DHO_OK;
 }
 
 int
@@ -884,16 +1155,59 @@ store_reading_list(struct store *st, const char *patient, int metric, dho_time_t
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
 }
 
+/* Fills c's newest reading of m from the table when it is not known. */
+static int
+store_cache_latest(struct store *st, const char *patient, enum metric m,
+                   struct store_cpatient *c)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (c->latest[m].state != SC_UNKNOWN)
+		return DHO_OK;
+	if ((s = store_stmt(st, SQL_READING_LATEST)) == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)m);
+	sqlite3_bind_int64(s, 3, RFLAG_INVALID);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		c->latest[m].state = SC_SOME;
+		c->latest[m].value = sqlite3_column_double(s, 0);
+		c->latest[m].at = sqlite3_column_int64(s, 1);
+	} else if (rc == SQLITE_DONE) {
+		c->latest[m].state = SC_NONE;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
 int
 store_reading_window(struct store *st, const char *patient, enum metric m,
                      dho_time_t from, dho_time_t to, struct rules_sample *out, size_t cap,
                      size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, SQL_READING_WINDOW);
+	sqlite3_stmt *s;
+	struct store_cpatient *c;
 	int rc;
 
 	*n = 0;
-	if (s == NULL)
+	/* The newest reading alone (NEWS2's question for each parameter)
+	 * comes from the cache when it is older than the window's end. */
+	if (cap == 1 && (c = store_cpatient(st, patient, true)) != NULL) {
+		if ((rc = store_cache_latest(st, patient, m, c)) != DHO_OK)
+			return rc;
+		if (c->latest[m].state == SC_NONE)
+			return DHO_OK;
+		if (c->latest[m].at < to) {
+			if (c->latest[m].at >= from) {
+				out[0] = (struct rules_sample){ c->latest[m].value, c->latest[m].at };
+				*n = 1;
+			}
+			return DHO_OK;
+		}
+	}
+	if ((s = store_stmt(st, SQL_READING_WINDOW)) == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, (int)m);
@@ -1035,12 +1349,46 @@ store_alert_one(struct store *st, sqlite3_stmt *s, struct alert *out)
 	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
 }
 
+/* Fills c with the rule keys of patient's unresolved alerts. A key the
+ * cache cannot number is never answered from it (store_alert_find_open()
+ * reads that rule alone), so it needs no bit. */
+static int
+store_cache_alerts(struct store *st, const char *patient, struct store_cpatient *c)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_OPEN_RULES);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	memset(c->open_alert, 0, sizeof(c->open_alert));
+	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int k = store_cache_rule(st, (const char *)sqlite3_column_text(s, 0));
+
+		if (k >= 0)
+			c->open_alert[k / 64] |= (uint64_t)1 << (k % 64);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_rc(rc);
+	c->alerts_known = true;
+	return DHO_OK;
+}
+
 int
 store_alert_find_open(struct store *st, const char *patient, const char *rule,
                       struct alert *out)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_ALERT_OPEN);
+	struct store_cpatient *c = store_cpatient(st, patient, true);
+	int k = c != NULL ? store_cache_rule(st, rule) : -1, rc;
 
+	/* Most rules of most patients have no alert: one read of the
+	 * patient's unresolved alerts answers for all its rules. */
+	if (k >= 0 && !c->alerts_known && (rc = store_cache_alerts(st, patient, c)) != DHO_OK)
+		return rc;
+	if (k >= 0 && !(c->open_alert[k / 64] >> (k % 64) & 1))
+		return DHO_ENOTFOUND;
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, patient, -1, SQLITE_STATIC);
@@ -1063,7 +1411,8 @@ int
 store_alert_save(struct store *st, struct alert *a)
 {
 	sqlite3_stmt *s = store_stmt(st, a->id ? SQL_ALERT_UPDATE : SQL_ALERT_INSERT);
-	int rc;
+	struct store_cpatient *c;
+	int rc, k;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -1098,6 +1447,13 @@ store_alert_save(struct store *st, struct alert *a)
 	rc = store_step_done(s);
 	if (rc == DHO_OK && a->id == 0)
 		a->id = sqlite3_last_insert_rowid(st->db);
+	if (rc == DHO_OK && (c = store_cpatient(st, a->patient, false)) != NULL &&
+	    (k = store_cache_rule(st, a->rule)) >= 0) {
+		if (a->state == ALERT_RESOLVED)
+			c->open_alert[k / 64] &= ~((uint64_t)1 << (k % 64));
+		else
+			c->open_alert[k / 64] |= (uint64_t)1 << (k % 64);
+	}
 	return rc;
 }
 
@@ -1137,7 +1493,7 @@ store_alert_list(struct store *st, const struct store_alert_filter *f, store_ale
 /* ---- outbox ---- */
 
 int
-store_outbox_add(struct store *st, int64_t alert_id, const char *team, const char *webhook,
+store_outbox_add(struct store *st, int64_t alert_id, const char *team, bool webhook,
                  const char *body, dho_time_t at)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD);
@@ -1146,11 +1502,29 @@ store_outbox_add(struct store *st, int64_t alert_id, const char *team, const cha
 		return DHO_EIO;
 	sqlite3_bind_int64(s, 1, alert_id);
 	sqlite3_bind_text(s, 2, team, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, webhook ? webhook : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, at);
-	sqlite3_bind_int(s, 6, webhook == NULL || *webhook == '\0');
+	sqlite3_bind_int(s, 6, !webhook);
 	return store_step_done(s);
+}
+
+/* Fills out from a row of OUTBOX_COLS; its body is the store's. */
+static int
+store_row_outbox(struct store *st, sqlite3_stmt *s, struct store_outbox *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(s, 0);
+	out->alert_id = sqlite3_column_int64(s, 1);
+	store_col_text(s, 2, out->topic_team, sizeof(out->topic_team));
+	free(st->outbox_body);
+	st->outbox_body = strdup((const char *)sqlite3_column_text(s, 3));
+	out->body = st->outbox_body;
+	out->mqtt_done = sqlite3_column_int(s, 4) != 0;
+	out->webhook_done = sqlite3_column_int(s, 5) != 0;
+	out->attempts = sqlite3_column_int(s, 6);
+	out->next_at = sqlite3_column_int64(s, 7);
+	return out->body == NULL ? DHO_ENOMEM : DHO_OK;
 }
 
 int
@@ -1158,30 +1532,73 @@ store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
                   struct store_outbox *out)
 {
 	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_NEXT_MQTT : SQL_OUTBOX_NEXT_HOOK);
-	int rc;
+	int rc, row = DHO_OK;
 
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_int64(s, 1, after_id);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(s, 0);
-		out->alert_id = sqlite3_column_int64(s, 1);
-		store_col_text(s, 2, out->topic_team, sizeof(out->topic_team));
-		store_col_text(s, 3, out->webhook, sizeof(out->webhook));
-		free(st->outbox_body);
-		st->outbox_body = strdup((const char *)sqlite3_column_text(s, 4));
-		out->body = st->outbox_body;
-		out->mqtt_done = sqlite3_column_int(s, 5) != 0;
-		out->webhook_done = sqlite3_column_int(s, 6) != 0;
-		out->attempts = sqlite3_column_int(s, 7);
-		out->next_at = sqlite3_column_int64(s, 8);
-	}
+	if (rc == SQLITE_ROW)
+		row = store_row_outbox(st, s, out);
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW && out->body == NULL)
-		return DHO_ENOMEM;
-	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+	if (rc == SQLITE_ROW)
+		return row;
+	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+/* ---- webhook delivery by team ---- */
+
+int
+store_outbox_hook_teams(struct store *st, store_team_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_TEAMS);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(ctx, (const char *)sqlite3_column_text(s, 0)) != 0)
+			break;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+int
+store_outbox_next_hook(struct store *st, const char *team, struct store_outbox *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_NEXT);
+	int rc, row = DHO_OK;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, team, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		row = store_row_outbox(st, s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return row;
+	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_outbox_hook_failed(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_FAILED);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	if ((rc = store_begin(st)) != DHO_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) > 0)
+		rc = store_bump(st, "webhook_failed", 1);
+	if (rc == DHO_OK)
+		return store_commit(st);
+	store_rollback(st);
+	return rc;
 }
 
 int
@@ -1282,6 +1699,8 @@ store_stats(struct store *st, struct store_stats *out)
 			out->quarantined = v;
 		else if (strcmp(name, "quarantine_pruned") == 0)
 			out->quarantine_pruned = v;
+		else if (strcmp(name, "webhook_failed") == 0)
+			out->webhook_failed = v;
 		else if (strcmp(name, "last_message_at") == 0)
 			out->last_message_at = v;
 	}

@@ -924,7 +924,7 @@ doc_parse_gatt(const char *payload, size_t len, dho_time_t now, struct doc_resul
 		rc = dho_fail(err, errlen, rc, "%s", why);
 	if (rc == DHO_OK) {
 		doc_from_gatt(&v, out->measured_at, out);
-		out->gatt_uuid = uuid;
+		out->uuid = uuid;
 	}
 	return doc_done(&h, out, now, rc);
 }

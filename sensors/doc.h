@@ -86,7 +86,7 @@ struct doc_result {
 	bool has_seq;
 	uint64_t seq;
 	dho_time_t measured_at;         /* the message's ts, or now without one */
-	uint16_t gatt_uuid;             /* doc_parse_gatt(): the characteristic; else 0 */
+	uint16_t uuid;                  /* an envelope's characteristic; 0 for a reading document */
 	size_t n;                       /* items used, 1..DOC_MAX_READINGS */
 	struct doc_item items[DOC_MAX_READINGS];
 };

@@ -46,10 +46,8 @@ test_readings_stored(void **state)
 	json_t *r, *x;
 	char ts[32], doc[256];
 	time_t t = time(NULL) - 90, got;
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_at(ts, sizeof(ts), t);
 	enroll(e, "P1", "oxy-1", 2, "");
 	hub_start(e);
 	snprintf(doc, sizeof(doc), "{\"seq\": 1, \"ts\": \"%s\", \"metric\": \"spo2\", \"value\": 95,"
@@ -408,8 +406,8 @@ test_gatt_and_acks_over_mqtt(void **state)
 	json_decref(r);
 	assert_int_equal(wait_stat(e, "quarantined", 2, 10), 2);
 	/* acks from dashboards: unknown alert and malformed ack are quarantined */
-	pub(e, "dho/v1/acks", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
-	pub(e, "dho/v1/acks", "{\"alert\": 1}");
+	pub(e, "dho/v1/acks/home-nursing/vefsn", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
+	pub(e, "dho/v1/acks/home-nursing/vefsn", "{\"alert\": 1}");
 	assert_int_equal(wait_stat(e, "quarantined", 4, 10), 4);
 	q = cli_json(e, "quarantine --json");
 	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 2), "reason")), "A404"));
@@ -467,8 +465,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_gatt_and_acks_over_mqtt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_and_reminder, setup, teardown),
 	};
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

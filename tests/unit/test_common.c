@@ -19,6 +19,7 @@
 #include "escape.h"
 #include "expect.h"
 #include "ident.h"
+#include "strmap.h"
 #include "timefmt.h"
 
 #define T_0815Z ((dho_time_t)1795421700)        /* 2026-11-23T08:15:00Z */
@@ -414,6 +415,50 @@ test_dynbuf(void **state)
 	dynbuf_free(&b);
 }
 
+/* The map finds what it holds, inserts zero-filled values, never holds
+ * more than its maximum (it starts again when full) and grows past its
+ * first allocation with every key still found. */
+static void
+test_strmap(void **state)
+{
+	struct strmap *m = NULL;
+	char key[32], long_key[STRMAP_KEY_MAX + 2];
+	int *v;
+
+	(void)state;
+	assert_int_equal(strmap_new(0, 10, &m), DHO_EINVAL);
+	assert_int_equal(strmap_new(sizeof(int), 1000, &m), DHO_OK);
+	assert_null(strmap_get(m, "absent"));
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "P%d", i);
+		assert_non_null(v = strmap_put(m, key));
+		assert_int_equal(*v, 0);
+		*v = i + 1;
+	}
+	assert_int_equal(strmap_count(m), 1000);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "P%d", i);
+		assert_non_null(v = strmap_get(m, key));
+		assert_int_equal(*v, i + 1);
+	}
+	/* A key already held keeps its value. */
+	assert_int_equal(*(int *)strmap_put(m, "P7"), 8);
+	assert_int_equal(strmap_count(m), 1000);
+	/* Full: the next new key drops every other entry. */
+	assert_non_null(v = strmap_put(m, "new"));
+	assert_int_equal(*v, 0);
+	assert_int_equal(strmap_count(m), 1);
+	assert_null(strmap_get(m, "P7"));
+	memset(long_key, 'x', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	assert_null(strmap_put(m, long_key));
+	assert_null(strmap_get(m, long_key));
+	strmap_clear(m);
+	assert_int_equal(strmap_count(m), 0);
+	assert_null(strmap_get(m, "new"));
+	strmap_free(m);
+}
+
 int
 main(void)
 {
@@ -427,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_team),
 		cmocka_unit_test(test_dynbuf),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_escape_cut),
 	};
 
