@@ -203,7 +203,7 @@ prepare_db(const char *db)
 	struct store *st;
 	dho_time_t now = timefmt_now();
 
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		exit(1);
 	}
@@ -333,7 +333,7 @@ main(int argc, char **argv)
 	bench_mqtt_publish(drain_port, 0, drain_patients, rounds(), drain_inflight, 0,
 	                   write_reading, NULL, NULL);
 
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_drain: %s\n", err);
 		return 1;
 	}

@@ -195,7 +195,7 @@ prepare_db(const char *db)
 	dho_time_t now = timefmt_now();
 	int rc;
 
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(db, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "bench_ingest: %s\n", err);
 		exit(1);
 	}
@@ -336,7 +336,7 @@ main(int argc, char **argv)
 	{
 		char err[DHO_ERRLEN];
 
-		if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK) {
+		if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK) {
 			fprintf(stderr, "bench_ingest: %s\n", err);
 			return 1;
 		}

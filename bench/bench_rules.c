@@ -198,7 +198,7 @@ run_size(struct run *out, int evals, int passes)
 	snprintf(db, sizeof(db), "%s/bench.db", dir);
 	if ((rc = config_load(conf, engine_config_check, stderr, &cfg)) != DHO_OK)
 		die("config", rc, NULL);
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(db, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "bench_rules: %s\n", err);
 		exit(1);
 	}

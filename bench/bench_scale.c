@@ -74,7 +74,7 @@ timed(const struct config *cfg, struct store *st, struct engine *eng, dho_time_t
 		snprintf(body, sizeof(body), "{\"seq\": %llu, \"metric\": \"%s\", \"value\": %s}",
 		         (unsigned long long)(seq_base + (uint64_t)i), i % 2 ? "spo2" : "weight",
 		         i % 2 ? "95" : "78.2");
-		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), now);
+		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), 0, now);
 		if (rc != DHO_OK)
 			die("ingest_message", rc, st);
 	}
@@ -133,7 +133,7 @@ main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/hub.db", dir);
 	if ((rc = config_load(conf, engine_config_check, stderr, &cfg)) != DHO_OK)
 		die("config", rc, NULL);
-	if (store_open(db, false, &st, err, sizeof(err)) != DHO_OK ||
+	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK ||
 	    engine_new(cfg, st, &eng, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_scale: %s\n", err);
 		return 1;

@@ -16,6 +16,7 @@
 
 #include "cli_int.h"
 #include "metric.h"
+#include "escape.h"
 #include "daemon.h"
 #include "gatt.h"
 #include "ident.h"
@@ -23,13 +24,15 @@
 void
 cli_err(const char *fmt, ...)
 {
+	char msg[1024], safe[2048];
 	va_list ap;
 
-	fputs("dhohub: ", stderr);
+	/* Messages quote what the user typed or the store holds: escaped as
+	 * a whole, like the daemon's log lines. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "dhohub: %s\n", escape_str(msg, safe, sizeof(safe)));
 }
 
 /*
@@ -356,6 +359,24 @@ cli_actor(struct cli *c)
 		snprintf(c->actor, sizeof(c->actor), "uid:%u", (unsigned)getuid());
 }
 
+/*
+ * Whether cmd may create the database: only patient add and user add (run
+ * opens its own). Every other command refuses a missing file, so that a
+ * --db with a typo is an error and not an empty database that lists
+ * nothing, which a nurse could read as all clear.
+ */
+static bool
+cli_creates_store(const struct cli_command *cmd)
+{
+	static const char *const creators[][2] = { { "patient", "add" }, { "user", "add" } };
+
+	for (size_t i = 0; i < sizeof(creators) / sizeof(creators[0]); i++)
+		if (strcmp(cmd->name, creators[i][0]) == 0 && cmd->sub != NULL &&
+		    strcmp(cmd->sub, creators[i][1]) == 0)
+			return true;
+	return false;
+}
+
 int
 cli_main(int argc, char **argv)
 {
@@ -419,7 +440,8 @@ cli_main(int argc, char **argv)
 	rc = CLI_OK;
 	if (cmd->needs_store) {
 		db = c.db_override ? c.db_override : c.cfg->store_path;
-		if (store_open(db, c.cfg->durability == CFG_DURABILITY_FULL, &c.st, err,
+		if (store_open(db, (c.cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0) |
+		               (cli_creates_store(cmd) ? STORE_CREATE : 0), &c.st, err,
 		               sizeof(err)) != DHO_OK) {
 			cli_err("%s", err);
 			rc = CLI_FAIL;

@@ -7,6 +7,7 @@
 
 #include "action.h"
 #include "cli_int.h"
+#include "escape.h"
 #include "ident.h"
 
 int
@@ -19,14 +20,22 @@ cli_collect_alert(void *ctx, const struct alert *a)
 static int
 cli_alert_row(void *ctx, const struct alert *a)
 {
-	char id[32], t[TIMEFMT_LEN];
+	char id[32], t[TIMEFMT_LEN], patient[400], rule[400], team[800], reason[2048];
 
 	(void)ctx;
 	alert_format_id(a->id, id, sizeof(id));
 	printf("%-6s %-6s %-8s %-10s %-12s %-20s %-24s %s\n", id, alert_severity_name(a->severity),
-	       alert_state_name(a->state), a->last_event, a->patient, a->rule, a->team,
+	       alert_state_name(a->state), a->last_event,
+	       escape_str(a->patient, patient, sizeof(patient)),
+	       escape_str(a->rule, rule, sizeof(rule)), escape_str(a->team, team, sizeof(team)),
 	       cli_fmt_time(a->opened_at, t));
-	printf("       %s\n", a->reason);
+	printf("       %s\n", escape_str(a->reason, reason, sizeof(reason)));
+	if (a->by[0] != '\0' || a->note[0] != '\0') {
+		char by[400], note[2048];
+
+		printf("       by %s: %s\n", escape_str(a->by, by, sizeof(by)),
+		       escape_str(a->note, note, sizeof(note)));
+	}
 	return 0;
 }
 

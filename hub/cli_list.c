@@ -2,12 +2,14 @@
  * cli_list.c: the listings: readings, quarantine, stats and the audit log.
  * Listings of patient data are themselves audited.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_int.h"
+#include "escape.h"
 #include "metric.h"
 
 static json_t *
@@ -138,22 +140,34 @@ static int
 cli_quarantine_row(void *ctx, const struct store_quarantine *q)
 {
 	struct cli_list *l = ctx;
-	char t[TIMEFMT_LEN];
-	bool hex;
-	json_t *o, *payload = cli_payload_json(q->payload, q->len, &hex);
+	char t[TIMEFMT_LEN], sha[2 * sizeof(q->sha256) + 1] = "";
+	char topic[1024], reason[2048], payload[1024];
+	bool hex, cut = q->length > (int64_t)q->len;
+	json_t *o;
 
+	for (size_t i = 0; q->has_sha256 && i < sizeof(q->sha256); i++)
+		snprintf(sha + 2 * i, 3, "%02x", q->sha256[i]);
 	if (!l->json) {
-		printf("%s  %s\n  reason:  %s\n  payload: %s%.200s\n", cli_fmt_time(q->at, t), q->topic,
-		       q->reason, hex ? "(hex) " : "", json_string_value(payload));
-		json_decref(payload);
+		/* Everything here came from outside: one escaped line each. */
+		printf("%s  %s\n  reason:  %s\n  payload: %s", cli_fmt_time(q->at, t),
+		       escape_str(q->topic, topic, sizeof(topic)),
+		       escape_str(q->reason, reason, sizeof(reason)),
+		       escape_text(q->payload, q->len < 300 ? q->len : 300, payload, sizeof(payload)));
+		if (cut || q->len > 300)
+			printf(" ... (%" PRId64 " bytes%s%s)", q->length, sha[0] ? ", sha256 " : "", sha);
+		putchar('\n');
 		return 0;
 	}
 	o = json_object();
 	json_object_set_new(o, "at", cli_json_time(q->at));
 	json_object_set_new(o, "topic", json_string(q->topic));
 	json_object_set_new(o, "reason", json_string(q->reason));
-	json_object_set_new(o, "payload", payload);
+	json_object_set_new(o, "payload", cli_payload_json(q->payload, q->len, &hex));
 	json_object_set_new(o, "encoding", json_string(hex ? "hex" : "text"));
+	json_object_set_new(o, "length", json_integer(q->length));
+	json_object_set_new(o, "truncated", json_boolean(cut));
+	if (sha[0] != '\0')
+		json_object_set_new(o, "sha256", json_string(sha));
 	json_array_append_new(l->arr, o);
 	return 0;
 }
@@ -161,17 +175,31 @@ cli_quarantine_row(void *ctx, const struct store_quarantine *q)
 static int
 cmd_quarantine(struct cli *c, int argc, char **argv)
 {
+	const char *since_s = NULL, *limit_s = NULL;
 	bool json = false;
-	const struct cli_opt opts[] = { { "--json", false, NULL, &json }, { NULL, 0, 0, 0 } };
+	const struct cli_opt opts[] = {
+		{ "--since", true, &since_s, NULL }, { "--limit", true, &limit_s, NULL },
+		{ "--json", false, NULL, &json }, { NULL, 0, 0, 0 } };
 	struct cli_list l = { c, false, NULL, 0 };
+	dho_time_t since = 0;
+	long long limit = 0;
+	char *end = NULL;
 	int rc = cli_parse("quarantine", argc, argv, opts, NULL, 0, 0);
 
-	if (rc != CLI_OK)
+	if (rc != CLI_OK || (since_s && (rc = cli_time("--since", since_s, &since)) != CLI_OK))
 		return rc;
+	if (limit_s != NULL) {
+		errno = 0;
+		limit = strtoll(limit_s, &end, 10);
+		if (*limit_s == '\0' || *end != '\0' || errno != 0 || limit < 1) {
+			cli_err("quarantine: --limit '%s' is not a positive whole number", limit_s);
+			return CLI_USAGE;
+		}
+	}
 	l.json = json;
 	if (json)
 		l.arr = json_array();
-	rc = store_quarantine_list(c->st, 0, 0, cli_quarantine_row, &l);
+	rc = store_quarantine_list(c->st, since, (int64_t)limit, cli_quarantine_row, &l);
 	if (rc != DHO_OK) {
 		json_decref(l.arr);
 		return cli_store_rc(c, rc, "quarantine");
@@ -198,9 +226,11 @@ cmd_stats(struct cli *c, int argc, char **argv)
 	if (!json) {
 		printf("readings:        %" PRId64 "\nquarantined:     %" PRId64 "\n"
 		       "alerts:          %" PRId64 " open, %" PRId64 " acked, %" PRId64 " resolved\n"
-		       "outbox pending:  %" PRId64 "\nlast message:    %s\n",
+		       "outbox pending:  %" PRId64 "\nlast message:    %s\n"
+		       "quarantine pruned: %" PRId64 " (oldest entries over [store] quarantine_max)\n"
+		       "webhook failed:  %" PRId64 " (events a webhook refused for good)\n",
 		       s.readings, s.quarantined, s.open, s.acked, s.resolved, s.outbox_pending,
-		       cli_fmt_time(s.last_message_at, t));
+		       cli_fmt_time(s.last_message_at, t), s.quarantine_pruned, s.webhook_failed);
 		return CLI_OK;
 	}
 	o = json_object();
@@ -213,6 +243,8 @@ cmd_stats(struct cli *c, int argc, char **argv)
 	json_object_set_new(o, "alerts", a);
 	json_object_set_new(o, "outbox_pending", json_integer(s.outbox_pending));
 	json_object_set_new(o, "last_message_at", cli_json_time(s.last_message_at));
+	json_object_set_new(o, "quarantine_pruned", json_integer(s.quarantine_pruned));
+	json_object_set_new(o, "webhook_failed", json_integer(s.webhook_failed));
 	cli_print_json(o);
 	return CLI_OK;
 }
@@ -225,8 +257,14 @@ cli_audit_row(void *ctx, const struct store_audit *a)
 	json_t *o;
 
 	if (!l->json) {
-		printf("%-20s %-16s %-16s %-16s %s\n", cli_fmt_time(a->at, t), a->actor, a->action,
-		       a->object, a->detail);
+		char actor[400], action[400], object[400], detail[2048];
+
+		/* A note in detail, or a name, must not start a row of its own. */
+		printf("%-20s %-16s %-16s %-16s %s\n", cli_fmt_time(a->at, t),
+		       escape_str(a->actor, actor, sizeof(actor)),
+		       escape_str(a->action, action, sizeof(action)),
+		       escape_str(a->object, object, sizeof(object)),
+		       escape_str(a->detail, detail, sizeof(detail)));
 		return 0;
 	}
 	o = json_object();
@@ -272,7 +310,7 @@ const struct cli_command cli_list_commands[] = {
 	{ "readings", NULL, cmd_readings,
 	  "readings --patient ID [--metric M] [--since TIME] [--json]",
 	  "List stored readings, oldest first.", true, false },
-	{ "quarantine", NULL, cmd_quarantine, "quarantine [--json]",
+	{ "quarantine", NULL, cmd_quarantine, "quarantine [--since TIME] [--limit N] [--json]",
 	  "List messages and values the hub kept but could not accept, with reasons.", true, false },
 	{ "stats", NULL, cmd_stats, "stats [--json]",
 	  "Counts: readings, quarantined, alerts by state, outbox pending, last message.", true,

@@ -57,8 +57,10 @@ cmd_patient_add(struct cli *c, int argc, char **argv)
 	if (days) {
 		errno = 0;
 		long v = strtol(days, &end, 10);
-		if (*days == '\0' || *end != '\0' || errno || v < 0 || v > 3650) {
-			cli_err("patient add: --hospital-days '%s' is not a number of days 0-3650", days);
+		/* One range with [tenant:*] hospital_days. */
+		if (*days == '\0' || *end != '\0' || errno || v < 0 || v > CFG_HOSPITAL_DAYS_MAX) {
+			cli_err("patient add: --hospital-days '%s' is not a number of days 0-%d", days,
+			        CFG_HOSPITAL_DAYS_MAX);
 			return CLI_USAGE;
 		}
 		p.hospital_days = (int)v;

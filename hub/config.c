@@ -734,15 +734,22 @@ cfg_name_copy(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
-/* Returns arr grown by one zeroed element (arr itself is then invalid), or
- * NULL with arr untouched. */
+/*
+ * Returns arr (of n elements) with room for element n, zeroed (arr itself
+ * may then be invalid), or NULL with arr untouched. The room doubles when
+ * n reaches a power of two, so that a file of many sections is read in
+ * linear time rather than copying the array at every section.
+ */
 static void *
 cfg_grow(void *arr, size_t n, size_t size)
 {
-	char *grown = realloc(arr, (n + 1) * size);
+	char *grown = arr;
 
-	if (grown != NULL)
-		memset(grown + n * size, 0, size);
+	if (n == 0 || (n & (n - 1)) == 0) {
+		if ((grown = realloc(arr, (n == 0 ? 1 : 2 * n) * size)) == NULL)
+			return NULL;
+	}
+	memset(grown + n * size, 0, size);
 	return grown;
 }
 
@@ -936,7 +943,7 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 		cfg_error(c, c->line, "%s", rc == DHO_ENOMEM ? "out of memory" : "internal error");
 		return;
 	}
-	grown = realloc(c->insts, (c->ninsts + 1) * sizeof(*c->insts));
+	grown = cfg_grow(c->insts, c->ninsts, sizeof(*c->insts));
 	if (grown == NULL) {
 		c->rc = DHO_ENOMEM;
 		cfg_error(c, c->line, "out of memory");

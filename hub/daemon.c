@@ -69,7 +69,7 @@ daemon_ingested(struct hub *h, uint64_t events_before)
 }
 
 static int
-daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
+daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len, bool retained)
 {
 	struct hub *h = ctx;
 	uint64_t before;
@@ -77,7 +77,8 @@ daemon_on_message(void *ctx, const char *topic, const void *payload, size_t len)
 
 	pthread_mutex_lock(&h->lock);
 	before = engine_events(h->eng);
-	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len, timefmt_now());
+	rc = ingest_message(h->cfg, h->st, h->eng, topic, payload, len,
+	                    retained ? INGEST_RETAINED : 0, timefmt_now());
 	daemon_ingested(h, before);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
@@ -207,8 +208,7 @@ daemon_sync_init(struct hub *h)
 {
 	int err;
 
-	if ((err = pthread_mutex_init(&h->lock, NULL)) != 0 || (err = mono_cond_init(&h->wake)) != 0 ||
-	    (err = mono_cond_init(&h->hook_wake)) != 0) {
+	if ((err = pthread_mutex_init(&h->lock, NULL)) != 0 || (err = mono_cond_init(&h->wake)) != 0) {
 		log_error("cannot set up the hub's lock: %s", strerror(err));
 		return false;
 	}
@@ -248,7 +248,8 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		return 1;
 	daemon_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (store_open(db, cfg->durability == CFG_DURABILITY_FULL, &h.st, err, sizeof(err)) != DHO_OK) {
+	if (store_open(db, STORE_CREATE | (cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0),
+	               &h.st, err, sizeof(err)) != DHO_OK) {
 		log_error("%s", err);
 		goto out;
 	}
@@ -316,7 +317,6 @@ out:
 	if (h.cfg_owned)
 		config_free(h.cfg);
 	curl_global_cleanup();
-	pthread_cond_destroy(&h.hook_wake);
 	pthread_cond_destroy(&h.wake);
 	pthread_mutex_destroy(&h.lock);
 	log_info("stopped");

@@ -28,13 +28,11 @@ struct hub_hooks;
 
 struct hub {
 	const char *config_path;
-	/* lock guards cfg, cfg_owned, eng, st (the one write connection),
-	 * work and hook_work. */
+	/* lock guards cfg, cfg_owned, eng, st (the one write connection)
+	 * and work. */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;       /* main loop: the outbox may have work */
 	bool work;                 /* set with wake: so that no signal is missed */
-	pthread_cond_t hook_wake;  /* webhook thread: the outbox may have work */
-	bool hook_work;            /* set with hook_wake */
 	struct config *cfg;        /* the caller's at start, ours after a reload */
 	bool cfg_owned;
 	struct engine *eng;
@@ -55,8 +53,6 @@ struct hub {
 struct hub_event {
 	int64_t id;
 	char topic[512];           /* <prefix>/alerts/<team> */
-	char webhook[512];         /* "" when the team has none */
-	char webhook_ca[512];      /* the team's webhook_ca; "": the system's CAs */
 	char *body;                /* the JSON document; owned */
 };
 
@@ -78,6 +74,10 @@ int64_t hub_backoff(int attempts);
 /* Publishes every undelivered event over MQTT, oldest first; stops at the
  * first failure to keep the order. Returns how many it published. */
 int hub_deliver_mqtt(struct hub *h);
+
+/* Writes url to out for a log line: its user information and query become
+ * "***", so that credentials in a webhook URL never reach the log. */
+void hub_redact_url(const char *url, char *out, size_t len);
 
 /* Starts the webhook thread. DHO_OK; DHO_ENOMEM or DHO_EIO (libcurl or
  * pthread_create failed) after logging why. */

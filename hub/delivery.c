@@ -16,7 +16,6 @@ int
 hub_event_take(struct hub *h, enum store_channel ch, int64_t after_id, struct hub_event *ev)
 {
 	struct store_outbox row;
-	const struct cfg_team *t;
 	int rc;
 
 	memset(ev, 0, sizeof(*ev));
@@ -26,9 +25,6 @@ hub_event_take(struct hub *h, enum store_channel ch, int64_t after_id, struct hu
 		ev->id = row.id;
 		snprintf(ev->topic, sizeof(ev->topic), "%s/alerts/%s", h->cfg->topic_prefix,
 		         row.topic_team);
-		snprintf(ev->webhook, sizeof(ev->webhook), "%s", row.webhook);
-		if ((t = config_team(h->cfg, row.topic_team)) != NULL)
-			snprintf(ev->webhook_ca, sizeof(ev->webhook_ca), "%s", t->webhook_ca);
 		if ((ev->body = strdup(row.body)) == NULL)
 			rc = DHO_ENOMEM;
 	}

@@ -235,7 +235,7 @@ demo_enroll(const char *db)
 	                         { "oxy-per", "kols-per" } };
 	int rc;
 
-	if ((rc = store_open(db, false, &st, err, sizeof(err))) != DHO_OK) {
+	if ((rc = store_open(db, STORE_CREATE, &st, err, sizeof(err))) != DHO_OK) {
 		fprintf(stderr, "demo: %s\n", err);
 		return rc;
 	}

@@ -246,7 +246,7 @@ engine_emit(struct engine *e, const struct alert *a, const char *event, const ch
 
 	if (rc != DHO_OK)
 		return rc;
-	rc = store_outbox_add(e->st, a->id, team, t ? t->webhook : "", body, now);
+	rc = store_outbox_add(e->st, a->id, team, t != NULL && t->webhook[0] != '\0', body, now);
 	if (rc == DHO_OK)
 		e->events++;
 	if (rc == DHO_OK)

@@ -16,7 +16,10 @@
 #include "log.h"
 #include "timefmt.h"
 
-enum ingest_kind { INGEST_READING, INGEST_GATT, INGEST_ACK, INGEST_INPUT, INGEST_UNKNOWN };
+enum ingest_kind {
+	INGEST_READING, INGEST_GATT, INGEST_ACK, INGEST_INPUT, INGEST_UNKNOWN,
+	INGEST_ACK_NOTEAM      /* <prefix>/acks, or acks/ without a valid team */
+};
 
 struct ingest_msg {
 	const struct config *cfg;
@@ -26,9 +29,11 @@ struct ingest_msg {
 	const void *payload;
 	size_t len;
 	dho_time_t now;
+	bool retained;             /* INGEST_RETAINED */
 	enum ingest_kind kind;
 	char tenant[DHO_ID_MAX + 1];
 	char device[DHO_ID_MAX + 1];
+	char team[DHO_TEAM_MAX + 1];   /* INGEST_ACK: the team of <prefix>/acks/<team> */
 	const struct cfg_input *input;
 };
 
@@ -88,8 +93,15 @@ ingest_classify(struct ingest_msg *m)
 	if (strncmp(p, prefix, plen) != 0 || p[plen] != '/')
 		return;
 	p += plen + 1;
-	if (strcmp(p, "acks") == 0) {
-		m->kind = INGEST_ACK;
+	/* Acks name their team in the topic (contract 6, v2), so that the
+	 * broker's ACL can let each team write only its own. */
+	if (strcmp(p, "acks") == 0 || strncmp(p, "acks/", 5) == 0) {
+		m->kind = INGEST_ACK_NOTEAM;
+		if (strncmp(p, "acks/", 5) == 0 && strlen(p + 5) < sizeof(m->team) &&
+		    ident_team_valid(p + 5)) {
+			snprintf(m->team, sizeof(m->team), "%s", p + 5);
+			m->kind = INGEST_ACK;
+		}
 		return;
 	}
 	if (!ingest_level(&p, m->tenant, sizeof(m->tenant)) || !ingest_level(&p, dev, sizeof(dev)) ||
@@ -171,6 +183,9 @@ ingest_readings(struct ingest_msg *m, const struct doc_result *d)
 	char why[DHO_ERRLEN + 64];
 	int rc;
 
+	if (m->retained && !d->has_seq)
+		return ingest_quarantine(m, "retained message without seq: the broker sends it "
+		                         "again at every subscription, so it is not stored as a reading");
 	if (d->has_seq) {
 		rc = store_claim_seq(m->st, m->device, d->seq);
 		if (rc == DHO_EEXIST) {
@@ -216,7 +231,7 @@ ingest_readings(struct ingest_msg *m, const struct doc_result *d)
 }
 
 /*
- * A dashboard's ack or resolve on <prefix>/acks:
+ * A dashboard's ack or resolve on <prefix>/acks/<team>:
  * {"alert": "A17", "action": "ack" | "resolve", "by": "nurse.kari", "note": "..."}
  * A malformed message, an unknown alert and an action that does not apply
  * are quarantined with the reason.
@@ -231,6 +246,9 @@ ingest_ack(struct ingest_msg *m)
 	char why[DHO_ERRLEN + 8], reason[DHO_ERRLEN];
 	int rc;
 
+	if (m->retained)
+		return ingest_quarantine(m, "retained ack: an ack is applied when it is published, "
+		                         "never from the broker's retained store");
 	if (m->len > 65536)
 		return ingest_quarantine(m, "ack message is larger than 64 KiB");
 	doc = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
@@ -258,6 +276,9 @@ ingest_ack(struct ingest_msg *m)
 	act.by = by;
 	act.note = note;
 	act.actor = by;
+	/* Only an alert that belongs to the topic's team now: the broker lets
+	 * each team write only its own acks topic (broker-acl). */
+	act.team = m->team;
 	rc = action_apply(m->st, m->eng, &act, reason, sizeof(reason));
 	if (rc == DHO_EINVAL) {
 		snprintf(why, sizeof(why), "ack's %s", reason);
@@ -333,6 +354,10 @@ ingest_dispatch(struct ingest_msg *m)
 		return ingest_quarantine(m, "topic is not a dhohub topic");
 	case INGEST_ACK:
 		return ingest_ack(m);
+	case INGEST_ACK_NOTEAM:
+		snprintf(why, sizeof(why), "an ack must be published on %s/acks/<team> (KIND/NAME), "
+		         "the topic of the team whose alert it acks", m->cfg->topic_prefix);
+		return ingest_quarantine(m, why);
 	case INGEST_INPUT:
 		rc = ingest_bridge(m, &d, why, sizeof(why));
 		if (rc == DHO_ENOMEM)
@@ -393,10 +418,11 @@ ingest_transact(struct ingest_msg *m, const struct doc_result *d)
 
 int
 ingest_message(const struct config *cfg, struct store *st, struct engine *eng,
-               const char *topic, const void *payload, size_t len, dho_time_t now)
+               const char *topic, const void *payload, size_t len, unsigned flags,
+               dho_time_t now)
 {
-	struct ingest_msg m = { cfg, st, eng, topic, payload, len, now, INGEST_UNKNOWN,
-	                        "", "", NULL };
+	struct ingest_msg m = { cfg, st, eng, topic, payload, len, now,
+	                        (flags & INGEST_RETAINED) != 0, INGEST_UNKNOWN, "", "", "", NULL };
 
 	ingest_classify(&m);
 	return ingest_transact(&m, NULL);
@@ -407,8 +433,8 @@ ingest_decoded(const struct config *cfg, struct store *st, struct engine *eng,
                const char *topic, const char *device, const struct doc_result *d,
                const char *raw, size_t rawlen, dho_time_t now)
 {
-	struct ingest_msg m = { cfg, st, eng, topic, raw, rawlen, now, INGEST_UNKNOWN,
-	                        "", "", NULL };
+	struct ingest_msg m = { cfg, st, eng, topic, raw, rawlen, now, false, INGEST_UNKNOWN,
+	                        "", "", "", NULL };
 
 	if (d->n == 0)
 		return DHO_OK;

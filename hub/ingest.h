@@ -21,6 +21,15 @@
 #include "engine.h"
 #include "store.h"
 
+/* ingest_message() flags. */
+enum {
+	/* The broker sent the message from its retained store, as it does at
+	 * every subscription: it is not news. A reading without seq then goes
+	 * to quarantine (stored, it would be stored again at each reconnect),
+	 * and so does an ack (it was meant for an earlier moment). */
+	INGEST_RETAINED = 1
+};
+
 /*
  * Stores one message. Returns DHO_OK when the message is committed (as
  * readings, in quarantine, or recognised as a redelivery); anything else
@@ -28,7 +37,8 @@
  * The caller holds the write lock of st.
  */
 int ingest_message(const struct config *cfg, struct store *st, struct engine *eng,
-                   const char *topic, const void *payload, size_t len, dho_time_t now);
+                   const char *topic, const void *payload, size_t len, unsigned flags,
+                   dho_time_t now);
 
 /*
  * Stores readings that the hub has decoded itself, from a source that is

@@ -174,7 +174,7 @@ session_on_message(void *context, char *topic, int topiclen, MQTTAsync_message *
 	 * I/O error) the hub holds this message and, with it, the broker's
 	 * flow of further messages. */
 	for (;;) {
-		rc = s->fn(s->ctx, name, m->payload, (size_t)m->payloadlen);
+		rc = s->fn(s->ctx, name, m->payload, (size_t)m->payloadlen, m->retained != 0);
 		if (rc == DHO_OK)
 			break;
 		if (atomic_load(&s->abandon)) {
@@ -273,7 +273,7 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 			rc = session_add_topic(s, "%s/%s/dev/+/gatt", cfg->topic_prefix, cfg->tenants[i]);
 	}
 	if (rc == DHO_OK)
-		rc = session_add_topic(s, "%s/acks%s", cfg->topic_prefix, "");
+		rc = session_add_topic(s, "%s/acks/%s", cfg->topic_prefix, "#");
 	for (size_t i = 0; rc == DHO_OK && i < cfg->ninputs; i++)
 		rc = session_add_topic(s, "%s%s", cfg->inputs[i].topic, "");
 	if (rc != DHO_OK)

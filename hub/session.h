@@ -18,13 +18,15 @@
 struct session;
 
 /*
- * Handles one inbound message. Returns DHO_OK once it is stored (as
- * readings or in quarantine). Any other return means nothing could be
- * stored: the session retries the same message and never acknowledges it
- * until the handler succeeds.
+ * Handles one inbound message; retained is set when the broker sent it
+ * from its retained store (because the hub subscribed), not because it
+ * was just published. Returns DHO_OK once it is stored (as readings or in
+ * quarantine). Any other return means nothing could be stored: the session
+ * retries the same message and never acknowledges it until the handler
+ * succeeds.
  */
 typedef int (*session_message_fn)(void *ctx, const char *topic, const void *payload,
-                                  size_t len);
+                                  size_t len, bool retained);
 
 /* True for a broker URL that asks for TLS (ssl:// or mqtts://). */
 bool session_url_tls(const char *url);

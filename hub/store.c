@@ -23,6 +23,10 @@
 #include "store_int.h"
 #include "strmap.h"
 
+/* PRAGMA application_id of a dhohub database: "dhoh" in ASCII. */
+#define STORE_APP_ID 0x64686F68
+#define STORE_APP_ID_S "1684565864"
+
 /* Schema migrations, in order; never edit one that has shipped. */
 static const char *const store_migrations[] = {
 	/* 1: the hub spine */
@@ -115,6 +119,15 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX alerts_triage ON alerts(team, severity DESC, state, opened_at, id)"
 	"  WHERE state != 2;"
 	"CREATE INDEX outbox_alert ON outbox(alert_id, id);",
+	/* 7: webhooks by team: the outbox keeps no URL (a URL may carry
+	 * credentials; it is looked up in the configuration when sent), each
+	 * team's pending events are found by an index, events given up after
+	 * repeated 4xx answers are counted. The file says it is dhohub's (see
+	 * store_check_schema()). */
+	"UPDATE outbox SET webhook = '' WHERE webhook != '';"
+	"CREATE INDEX outbox_hook_team ON outbox(team, id) WHERE webhook_done = 0;"
+	"INSERT INTO counters VALUES ('webhook_failed', 0);"
+	"PRAGMA application_id = " STORE_APP_ID_S ";",
 };
 
 enum store_sql {
@@ -130,6 +143,7 @@ enum store_sql {
 	SQL_ALERT_DUE,
 	SQL_OUTBOX_ADD, SQL_OUTBOX_NEXT_MQTT, SQL_OUTBOX_NEXT_HOOK, SQL_OUTBOX_DONE_MQTT,
 	SQL_OUTBOX_DONE_HOOK, SQL_OUTBOX_RETRY,
+	SQL_HOOK_TEAMS, SQL_HOOK_NEXT, SQL_HOOK_FAILED,
 	SQL_AUDIT_ADD, SQL_AUDIT_LIST,
 	SQL_READING_LATEST, SQL_DATA_VERSION, SQL_ALERT_OPEN_RULES,
 	SQL_STATS_COUNTERS, SQL_STATS_READINGS, SQL_STATS_ALERTS, SQL_STATS_OUTBOX,
@@ -140,7 +154,7 @@ enum store_sql {
 #define ALERT_COLS "id, patient, tenant, rule, team, severity, state, level, cleared," \
 	" normal_count, metric, value, decimals, unit, measured_at, opened_at, updated_at," \
 	" reason, last_event, news2_total, news2_risk, by, note, due_at, version"
-#define OUTBOX_COLS "id, alert_id, team, webhook, body, mqtt_done, webhook_done," \
+#define OUTBOX_COLS "id, alert_id, team, body, mqtt_done, webhook_done," \
 	" attempts, next_at"
 #define READING_COLS "patient, device, metric, value, decimals, measured_at," \
 	" received_at, flags, seq"
@@ -211,6 +225,10 @@ static const char *const store_sql_text[SQL_COUNT_] = {
 		" ORDER BY id LIMIT 1",
 	[SQL_OUTBOX_DONE_MQTT] = "UPDATE outbox SET mqtt_done = 1 WHERE id = ?1",
 	[SQL_OUTBOX_DONE_HOOK] = "UPDATE outbox SET webhook_done = 1 WHERE id = ?1",
+	[SQL_HOOK_TEAMS] = "SELECT DISTINCT team FROM outbox WHERE webhook_done = 0",
+	[SQL_HOOK_NEXT] = "SELECT " OUTBOX_COLS " FROM outbox WHERE webhook_done = 0 AND team = ?1"
+		" ORDER BY id LIMIT 1",
+	[SQL_HOOK_FAILED] = "UPDATE outbox SET webhook_done = 1 WHERE id = ?1 AND webhook_done = 0",
 	[SQL_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
 	[SQL_AUDIT_ADD] = "INSERT INTO audit (at, actor, action, object, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[SQL_AUDIT_LIST] = "SELECT at, actor, action, object, detail FROM audit WHERE at >= ?1 ORDER BY id",
@@ -380,6 +398,18 @@ store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
+int
+store__step_done(sqlite3_stmt *s)
+{
+	return store_step_done(s);
+}
+
+void
+store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	store_col_text(s, i, dst, cap);
+}
+
 static int
 store_exec(struct store *st, const char *sql)
 {
@@ -433,13 +463,59 @@ fail:
 	return DHO_EIO;
 }
 
-int
-store_open(const char *path, bool full_sync, struct store **out, char *err, size_t errlen)
+/*
+ * Decides whether the file st has open is dhohub's before anything is
+ * written to it: a file of another application must not get our tables
+ * or be switched to WAL, and a new file is created only where the caller
+ * allows it. dhohub's files carry STORE_APP_ID; those of the first
+ * milestone, from before it, are known by their schema version and tables.
+ */
+static int
+store_check_schema(struct store *st, const char *path, unsigned flags, char *err,
+                   size_t errlen)
 {
-	struct store *st = calloc(1, sizeof(*st));
+	sqlite3_stmt *s = NULL;
+	int64_t app = 0, version = 0, objects = 0, ours = 0;
 	int rc;
 
+	rc = sqlite3_prepare_v2(st->db, "SELECT (SELECT application_id FROM pragma_application_id),"
+	                        " (SELECT user_version FROM pragma_user_version),"
+	                        " (SELECT count(*) FROM sqlite_master),"
+	                        " (SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	                        "  AND name IN ('patients', 'alerts', 'outbox', 'counters'))",
+	                        -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		app = sqlite3_column_int64(s, 0);
+		version = sqlite3_column_int64(s, 1);
+		objects = sqlite3_column_int64(s, 2);
+		ours = sqlite3_column_int64(s, 3);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW) {
+		snprintf(err, errlen, "cannot read %s as a dhohub database: %s", path,
+		         sqlite3_errmsg(st->db));
+		return DHO_EIO;
+	}
+	if (app == 0 && version == 0 && objects == 0) {
+		if (flags & STORE_CREATE)
+			return DHO_OK;
+		snprintf(err, errlen, "%s is an empty file, not a dhohub database (only run, "
+		         "patient add and user add create one)", path);
+		return DHO_ENOTFOUND;
+	}
+	if (app == STORE_APP_ID || (app == 0 && version >= 1 && ours == 4))
+		return DHO_OK;
+	snprintf(err, errlen, "%s is an SQLite database without dhohub's schema (another "
+	         "application's?); leaving it untouched", path);
+	return DHO_EINVAL;
+}
+
+int
+store_open(const char *path, unsigned flags, struct store **out, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
 	mode_t mask;
+	int rc;
 
 	*out = NULL;
 	if (st == NULL)
@@ -450,18 +526,29 @@ store_open(const char *path, bool full_sync, struct store **out, char *err, size
 	 * umask is the process's: the daemon and the CLI open their store
 	 * before they start any other thread. */
 	mask = umask(077);
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                     SQLITE_OPEN_FULLMUTEX, NULL);
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+	                     ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0), NULL);
 	umask(mask);
+	if (rc == SQLITE_CANTOPEN && !(flags & STORE_CREATE) && access(path, F_OK) != 0) {
+		snprintf(err, errlen, "no database at %s (a typo? only run, patient add and user add "
+		         "create one)", path);
+		rc = DHO_ENOTFOUND;
+		goto fail;
+	}
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		rc = DHO_EIO;
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 0);
+	if ((rc = store_check_schema(st, path, flags, err, errlen)) != DHO_OK)
+		goto fail;
+	rc = DHO_EIO;
 	if (store_exec(st, "PRAGMA journal_mode = WAL") != DHO_OK ||
-	    store_exec(st, full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") != DHO_OK ||
+	    store_exec(st, (flags & STORE_FULL_SYNC) ? "PRAGMA synchronous = FULL"
+	                                             : "PRAGMA synchronous = NORMAL") != DHO_OK ||
 	    store_exec(st, "PRAGMA foreign_keys = ON") != DHO_OK) {
 		snprintf(err, errlen, "cannot set up %s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
@@ -472,7 +559,7 @@ store_open(const char *path, bool full_sync, struct store **out, char *err, size
 	return DHO_OK;
 fail:
 	store_close(st);
-	return DHO_EIO;
+	return rc;
 }
 
 void
@@ -1406,7 +1493,7 @@ store_alert_list(struct store *st, const struct store_alert_filter *f, store_ale
 /* ---- outbox ---- */
 
 int
-store_outbox_add(struct store *st, int64_t alert_id, const char *team, const char *webhook,
+store_outbox_add(struct store *st, int64_t alert_id, const char *team, bool webhook,
                  const char *body, dho_time_t at)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_OUTBOX_ADD);
@@ -1415,11 +1502,29 @@ store_outbox_add(struct store *st, int64_t alert_id, const char *team, const cha
 		return DHO_EIO;
 	sqlite3_bind_int64(s, 1, alert_id);
 	sqlite3_bind_text(s, 2, team, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, webhook ? webhook : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, body, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, at);
-	sqlite3_bind_int(s, 6, webhook == NULL || *webhook == '\0');
+	sqlite3_bind_int(s, 6, !webhook);
 	return store_step_done(s);
+}
+
+/* Fills out from a row of OUTBOX_COLS; its body is the store's. */
+static int
+store_row_outbox(struct store *st, sqlite3_stmt *s, struct store_outbox *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(s, 0);
+	out->alert_id = sqlite3_column_int64(s, 1);
+	store_col_text(s, 2, out->topic_team, sizeof(out->topic_team));
+	free(st->outbox_body);
+	st->outbox_body = strdup((const char *)sqlite3_column_text(s, 3));
+	out->body = st->outbox_body;
+	out->mqtt_done = sqlite3_column_int(s, 4) != 0;
+	out->webhook_done = sqlite3_column_int(s, 5) != 0;
+	out->attempts = sqlite3_column_int(s, 6);
+	out->next_at = sqlite3_column_int64(s, 7);
+	return out->body == NULL ? DHO_ENOMEM : DHO_OK;
 }
 
 int
@@ -1427,30 +1532,73 @@ store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
                   struct store_outbox *out)
 {
 	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_NEXT_MQTT : SQL_OUTBOX_NEXT_HOOK);
-	int rc;
+	int rc, row = DHO_OK;
 
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_int64(s, 1, after_id);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(s, 0);
-		out->alert_id = sqlite3_column_int64(s, 1);
-		store_col_text(s, 2, out->topic_team, sizeof(out->topic_team));
-		store_col_text(s, 3, out->webhook, sizeof(out->webhook));
-		free(st->outbox_body);
-		st->outbox_body = strdup((const char *)sqlite3_column_text(s, 4));
-		out->body = st->outbox_body;
-		out->mqtt_done = sqlite3_column_int(s, 5) != 0;
-		out->webhook_done = sqlite3_column_int(s, 6) != 0;
-		out->attempts = sqlite3_column_int(s, 7);
-		out->next_at = sqlite3_column_int64(s, 8);
-	}
+	if (rc == SQLITE_ROW)
+		row = store_row_outbox(st, s, out);
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW && out->body == NULL)
-		return DHO_ENOMEM;
-	return rc == SQLITE_ROW ? DHO_OK : rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+	if (rc == SQLITE_ROW)
+		return row;
+	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+/* ---- webhook delivery by team ---- */
+
+int
+store_outbox_hook_teams(struct store *st, store_team_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_TEAMS);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb(ctx, (const char *)sqlite3_column_text(s, 0)) != 0)
+			break;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? DHO_OK : store_rc(rc);
+}
+
+int
+store_outbox_next_hook(struct store *st, const char *team, struct store_outbox *out)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_NEXT);
+	int rc, row = DHO_OK;
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_text(s, 1, team, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		row = store_row_outbox(st, s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return row;
+	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_outbox_hook_failed(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_FAILED);
+	int rc;
+
+	if (s == NULL)
+		return DHO_EIO;
+	if ((rc = store_begin(st)) != DHO_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = store_step_done(s);
+	if (rc == DHO_OK && sqlite3_changes(st->db) > 0)
+		rc = store_bump(st, "webhook_failed", 1);
+	if (rc == DHO_OK)
+		return store_commit(st);
+	store_rollback(st);
+	return rc;
 }
 
 int
@@ -1551,6 +1699,8 @@ store_stats(struct store *st, struct store_stats *out)
 			out->quarantined = v;
 		else if (strcmp(name, "quarantine_pruned") == 0)
 			out->quarantine_pruned = v;
+		else if (strcmp(name, "webhook_failed") == 0)
+			out->webhook_failed = v;
 		else if (strcmp(name, "last_message_at") == 0)
 			out->last_message_at = v;
 	}

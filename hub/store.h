@@ -82,7 +82,6 @@ struct store_outbox {
 	int64_t alert_id;
 	char topic_team[DHO_TEAM_MAX + 1];
 	char *body;                      /* owned by the store until the next call */
-	char webhook[512];
 	bool mqtt_done;
 	bool webhook_done;
 	int attempts;
@@ -93,6 +92,7 @@ struct store_stats {
 	int64_t readings;
 	int64_t quarantined;
 	int64_t quarantine_pruned;       /* entries removed by the row cap */
+	int64_t webhook_failed;          /* events a webhook refused for good */
 	int64_t open, acked, resolved;
 	int64_t outbox_pending;
 	dho_time_t last_message_at;      /* 0 when none */
@@ -113,12 +113,22 @@ typedef int (*store_quarantine_cb)(void *ctx, const struct store_quarantine *q);
 typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
 typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
 
+/* store_open() flags. A caller that passes a bool (the first milestone's
+ * full_sync) gets synchronous=FULL for true and never creates a file. */
+enum {
+	STORE_FULL_SYNC = 1,   /* synchronous=FULL (power-loss durable), else NORMAL */
+	STORE_CREATE = 2       /* a missing or empty file becomes a new database */
+};
+
 /*
- * Opens (and creates or migrates) the database at path. full_sync selects
- * synchronous=FULL (power-loss durable) over NORMAL. Returns DHO_EIO with a
- * message in err when the file cannot be opened or migrated.
+ * Opens (and migrates) the dhohub database at path; with STORE_CREATE a
+ * missing or empty file becomes a new one. Nothing is written to a file
+ * that is not dhohub's. Returns, with a message naming path in err:
+ *   DHO_ENOTFOUND  no file at path, or an empty one, without STORE_CREATE;
+ *   DHO_EINVAL     an SQLite file without dhohub's schema (left untouched);
+ *   DHO_EIO        a file that cannot be opened, read or migrated.
  */
-int store_open(const char *path, bool full_sync, struct store **out,
+int store_open(const char *path, unsigned flags, struct store **out,
                char *err, size_t errlen);
 void store_close(struct store *st);
 
@@ -224,10 +234,10 @@ int store_alert_next_due(struct store *st, dho_time_t now, struct alert *out);
 int store_alert_list(struct store *st, const struct store_alert_filter *f,
                      store_alert_cb cb, void *ctx);
 
-/* Queues an event for delivery to team's topic and, if webhook is not
- * empty, its webhook. */
+/* Queues an event for delivery to team's topic and, when the team has a
+ * webhook, to it. The URL is not stored: the delivery looks it up. */
 int store_outbox_add(struct store *st, int64_t alert_id, const char *team,
-                     const char *webhook, const char *body, dho_time_t at);
+                     bool webhook, const char *body, dho_time_t at);
 /* Each event is delivered on two channels, each in the order of the outbox. */
 enum store_channel { STORE_CH_MQTT, STORE_CH_WEBHOOK };
 
@@ -237,6 +247,16 @@ int store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
                       struct store_outbox *out);
 /* Marks event id delivered on ch. */
 int store_outbox_done(struct store *st, int64_t id, enum store_channel ch);
+/* ---- webhook delivery by team ---- */
+typedef int (*store_team_cb)(void *ctx, const char *team);
+/* Calls cb for each team with events not yet delivered to its webhook. */
+int store_outbox_hook_teams(struct store *st, store_team_cb cb, void *ctx);
+/* The oldest event of team not yet delivered to its webhook; DHO_ENOTFOUND. */
+int store_outbox_next_hook(struct store *st, const char *team, struct store_outbox *out);
+/* Gives event id up on the webhook channel (its receiver refused it for
+ * good), counted as webhook_failed in store_stats(); its own transaction. */
+int store_outbox_hook_failed(struct store *st, int64_t id);
+
 /* Counts a failed attempt on ch and sets when to try again. */
 int store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at);
 

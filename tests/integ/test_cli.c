@@ -188,11 +188,13 @@ test_db_override(void **state)
 	assert_int_equal(json_array_size(l), 1);
 	assert_string_equal(jstr(json_array_get(l, 0), "id"), "P9");
 	json_decref(l);
-	l = cli_json(e, "patient list --json");
-	assert_int_equal(json_array_size(l), 0);
-	json_decref(l);
 	snprintf(args, sizeof(args), "%s/other.db", e->dir);
 	assert_int_equal(access(args, F_OK), 0);
+	/* The configured database was never created: a listing refuses it
+	 * (exit 1) rather than create an empty one (issue 17). */
+	assert_int_equal(cli(e, NULL, "patient list --json"), 1);
+	snprintf(args, sizeof(args), "%s/hub.db", e->dir);
+	assert_int_not_equal(access(args, F_OK), 0);
 }
 
 /* --json on patient list, patient show and device list: one document each,

@@ -938,10 +938,10 @@ test_mqtt_acks_and_quarantine(void **state)
 
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"ack\", \"by\": \"nurse.ola\","
 	         " \"note\": \"phoned\"}", a1);
-	pub(e, "dho/v1/acks", doc);
+	pub(e, "dho/v1/acks/" HOOK_TEAM, doc);
 	assert_true(feed_wait_event(e, a1, "acked", 3) > 0);
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"resolve\", \"by\": \"nurse.ola\"}", a2);
-	pub(e, "dho/v1/acks", doc);
+	pub(e, "dho/v1/acks/" HOOK_TEAM, doc);
 	assert_true(feed_wait_event(e, a2, "resolved", 3) > 0);
 	feed = evs_feed(e);
 	assert_string_equal(evs_find(feed, a1, "acked")->by, "nurse.ola");
@@ -952,9 +952,9 @@ test_mqtt_acks_and_quarantine(void **state)
 
 	/* Unknown, malformed, and no longer applicable: each quarantined. */
 	for (size_t i = 0; i < nbad; i++)
-		pub(e, "dho/v1/acks", bad[i].payload);
+		pub(e, "dho/v1/acks/" HOOK_TEAM, bad[i].payload);
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"resolve\", \"by\": \"nurse.ola\"}", a2);
-	pub(e, "dho/v1/acks", doc);
+	pub(e, "dho/v1/acks/" HOOK_TEAM, doc);
 	assert_int_equal(wait_stat(e, "quarantined", (json_int_t)nbad + 1, 10), (json_int_t)nbad + 1);
 	q = cli_json(e, "quarantine --json");
 	assert_int_equal(json_array_size(q), nbad + 1);
@@ -963,7 +963,7 @@ test_mqtt_acks_and_quarantine(void **state)
 		const char *why = json_string_value(json_object_get(o, "reason"));
 
 		print_message("quarantined ack: %s\n", why);
-		assert_string_equal(json_string_value(json_object_get(o, "topic")), "dho/v1/acks");
+		assert_string_equal(json_string_value(json_object_get(o, "topic")), "dho/v1/acks/" HOOK_TEAM);
 		assert_true(json_is_string(json_object_get(o, "at")));
 		if (strstr(why, bad[i].reason) == NULL)
 			fail_msg("reason \"%s\" does not say \"%s\"", why, bad[i].reason);
@@ -1045,12 +1045,12 @@ test_audit_actors(void **state)
 	cli_ok(e, "resolve %s --by nurse.kari --note stable", a1);
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"ack\", \"by\": \"nurse.ola\","
 	         " \"note\": \"phoned\"}", a2);
-	pub(e, "dho/v1/acks", doc);
+	pub(e, "dho/v1/acks/" HOOK_TEAM, doc);
 	assert_true(feed_wait_event(e, a2, "acked", 3) > 0);
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"resolve\", \"by\": \"nurse.ola\"}", a2);
-	pub(e, "dho/v1/acks", doc);
+	pub(e, "dho/v1/acks/" HOOK_TEAM, doc);
 	assert_true(feed_wait_event(e, a2, "resolved", 3) > 0);
-	pub(e, "dho/v1/acks", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.ola\"}");
+	pub(e, "dho/v1/acks/" HOOK_TEAM, "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.ola\"}");
 	assert_int_equal(wait_stat(e, "quarantined", 1, 10), 1);
 	to = time(NULL);
 

@@ -406,8 +406,8 @@ test_gatt_and_acks_over_mqtt(void **state)
 	json_decref(r);
 	assert_int_equal(wait_stat(e, "quarantined", 2, 10), 2);
 	/* acks from dashboards: unknown alert and malformed ack are quarantined */
-	pub(e, "dho/v1/acks", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
-	pub(e, "dho/v1/acks", "{\"alert\": 1}");
+	pub(e, "dho/v1/acks/home-nursing/vefsn", "{\"alert\": \"A404\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
+	pub(e, "dho/v1/acks/home-nursing/vefsn", "{\"alert\": 1}");
 	assert_int_equal(wait_stat(e, "quarantined", 4, 10), 4);
 	q = cli_json(e, "quarantine --json");
 	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 2), "reason")), "A404"));

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 
 struct fixture {
@@ -32,7 +34,7 @@ setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/dho-store.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	assert_int_equal(store_open(f->path, false, &f->st, err, sizeof(err)), DHO_OK);
+	assert_int_equal(store_open(f->path, STORE_CREATE, &f->st, err, sizeof(err)), DHO_OK);
 	*state = f;
 	return 0;
 }
@@ -74,7 +76,7 @@ test_reopen_keeps_schema(void **state)
 	char err[DHO_ERRLEN];
 
 	add_patient(f->st, "P1", "vefsn");
-	assert_int_equal(store_open(f->path, false, &again, err, sizeof(err)), DHO_OK);
+	assert_int_equal(store_open(f->path, 0, &again, err, sizeof(err)), DHO_OK);
 	assert_int_equal(store_patient_get(again, "P1", &p), DHO_OK);
 	assert_string_equal(p.tenant, "vefsn");
 	assert_int_equal(p.hospital_days, -1);
@@ -189,8 +191,8 @@ test_outbox_channels(void **state)
 	struct store_outbox ev;
 	struct store_stats s;
 
-	assert_int_equal(store_outbox_add(f->st, 1, "a/b", "", "{\"n\":1}", 10), DHO_OK);
-	assert_int_equal(store_outbox_add(f->st, 1, "a/b", "http://127.0.0.1:1/x", "{\"n\":2}", 11), DHO_OK);
+	assert_int_equal(store_outbox_add(f->st, 1, "a/b", false, "{\"n\":1}", 10), DHO_OK);
+	assert_int_equal(store_outbox_add(f->st, 1, "a/b", true, "{\"n\":2}", 11), DHO_OK);
 	assert_int_equal(store_outbox_next(f->st, STORE_CH_MQTT, 0, &ev), DHO_OK);
 	assert_string_equal(ev.body, "{\"n\":1}");
 	assert_int_equal(store_outbox_done(f->st, ev.id, STORE_CH_MQTT), DHO_OK);
@@ -198,7 +200,7 @@ test_outbox_channels(void **state)
 	assert_string_equal(ev.body, "{\"n\":2}");
 	/* Only the second has a webhook. */
 	assert_int_equal(store_outbox_next(f->st, STORE_CH_WEBHOOK, 0, &ev), DHO_OK);
-	assert_string_equal(ev.webhook, "http://127.0.0.1:1/x");
+	assert_string_equal(ev.topic_team, "a/b");
 	assert_int_equal(store_stats(f->st, &s), DHO_OK);
 	assert_int_equal(s.outbox_pending, 1);
 	assert_int_equal(store_outbox_done(f->st, ev.id, STORE_CH_WEBHOOK), DHO_OK);
@@ -225,6 +227,76 @@ test_rollback_discards(void **state)
 	assert_int_equal(store_stats(f->st, &s), DHO_OK);
 	assert_int_equal(s.readings, 1);
 	assert_int_equal(s.last_message_at, 1000);
+}
+
+/* Runs sql on the file at path through SQLite alone, as another
+ * application would. */
+static void
+raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* The first text column of the first row of sql on path. */
+static void
+raw_text(const char *path, const char *sql, char *out, size_t len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	snprintf(out, len, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * Without STORE_CREATE a missing or empty file is refused and not
+ * created; with or without it, another application's SQLite file is
+ * refused and left as it was (no tables added, no WAL).
+ */
+static void
+test_open_refuses(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = NULL;
+	char path[160], err[DHO_ERRLEN], text[64];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/typo.db", f->dir);
+	assert_int_equal(store_open(path, 0, &st, err, sizeof(err)), DHO_ENOTFOUND);
+	assert_null(st);
+	assert_non_null(strstr(err, path));
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(store_open(path, STORE_FULL_SYNC, &st, err, sizeof(err)), DHO_ENOTFOUND);
+	assert_non_null(strstr(err, path));
+	unlink(path);
+
+	raw_sql(path, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);");
+	assert_int_equal(store_open(path, 0, &st, err, sizeof(err)), DHO_EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(store_open(path, STORE_CREATE, &st, err, sizeof(err)), DHO_EINVAL);
+	assert_null(st);
+	raw_text(path, "PRAGMA journal_mode", text, sizeof(text));
+	assert_string_equal(text, "delete");
+	raw_text(path, "SELECT count(*) FROM sqlite_master", text, sizeof(text));
+	assert_string_equal(text, "1");
+	unlink(path);
+
+	/* A database of the first milestone, from before application_id. */
+	raw_sql(f->path, "PRAGMA application_id = 0;");
+	assert_int_equal(store_open(f->path, 0, &st, err, sizeof(err)), DHO_OK);
+	store_close(st);
 }
 
 struct quar_seen {
@@ -352,7 +424,7 @@ test_file_modes(void **state)
 	mode_t old = umask(0);
 
 	snprintf(path, sizeof(path), "%s/modes.db", f->dir);
-	assert_int_equal(store_open(path, false, &st, err, sizeof(err)), DHO_OK);
+	assert_int_equal(store_open(path, STORE_CREATE, &st, err, sizeof(err)), DHO_OK);
 	umask(old);
 	add_patient(st, "P1", "vefsn");
 	assert_int_equal(file_mode(path), 0600);
@@ -604,6 +676,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbox_channels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_fold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_is_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_modes, setup, teardown),
