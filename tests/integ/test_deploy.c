@@ -430,5 +430,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_logs_without_patient_ids, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }
