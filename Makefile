@@ -5,7 +5,8 @@
 # bench, clean.
 #   make install [DESTDIR=D]   dhohub, man pages, units, config (prefix: as
 #                              configured, -DCMAKE_INSTALL_PREFIX; /usr/local)
-#   make package                          build-pkg/dhohub_VERSION_ARCH.deb
+#   make package        build-pkg/dhohub_VERSION_ARCH.deb
+#   make package-test   installs it into a throw-away overlay of this system
 #   make fuzz FUZZ_SECONDS=300   fuzz each decoder harness for 5 minutes
 
 BUILD ?= build
@@ -16,7 +17,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DURATION ?=
 PKG_BUILD ?= build-pkg
 
-.PHONY: all deps build install package demo test asan valgrind soak fuzz bench clean
+.PHONY: all deps build install package package-test demo test asan valgrind soak fuzz bench clean
 
 all: build
 
@@ -48,6 +49,10 @@ package: deps
 	cmake -S . -B $(PKG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr
 	cmake --build $(PKG_BUILD) -j$(JOBS) --target dhohub dho_man
 	cd $(PKG_BUILD) && cpack -G DEB
+
+# Installs that package into a throw-away overlay of this system (root).
+package-test: package
+	tests/install/test_deb.sh $(PKG_BUILD)/dhohub_*.deb
 
 demo: build
 	$(BUILD)/hub/dhohub demo $(if $(DEMO_DURATION),--duration $(DEMO_DURATION))

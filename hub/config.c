@@ -247,6 +247,9 @@ static const struct cfg_opt cfg_team_opts[] = {
 	{ .name = "webhook", .type = CFG_STR, CFG_FIELD(cfg_team, webhook),
 	  .check = cfg_check_webhook, .def = "",
 	  .help = "http(s) URL that gets a POST of each alert event; empty: MQTT only" },
+	{ .name = "webhook_ca", .type = CFG_STR, CFG_FIELD(cfg_team, webhook_ca), .def = "",
+	  .help = "PEM CA certificates that verify an https webhook (the certificate and its "
+	          "host name are always verified); empty: the system's" },
 };
 
 static const struct cfg_opt cfg_input_opts[] = {
@@ -1369,12 +1372,45 @@ out:
 	free(inst_of);
 }
 
+/* Reports path (the value of key at line) when it cannot be read; true
+ * when it can, with its mode in *mode. */
+static bool
+cfg_check_readable(struct cfg_ctx *c, int line, const char *label, const char *key,
+                   const char *path, mode_t *mode)
+{
+	struct stat sb;
+	FILE *f = fopen(path, "r");
+	int ch, err;
+
+	if (f == NULL) {
+		cfg_error(c, line, "[%s] %s = %s: cannot read: %s", label, key, path, strerror(errno));
+		return false;
+	}
+	/* fopen() opens a directory; reading it fails. */
+	ch = getc(f);
+	err = ferror(f) ? errno : 0;
+	if (err == 0 && fstat(fileno(f), &sb) != 0)
+		err = errno;
+	fclose(f);
+	if (err != 0) {
+		cfg_error(c, line, "[%s] %s = %s: cannot read: %s", label, key, path, strerror(err));
+		return false;
+	}
+	if (ch == EOF) {
+		cfg_error(c, line, "[%s] %s = %s: the file is empty", label, key, path);
+		return false;
+	}
+	*mode = sb.st_mode;
+	return true;
+}
+
 /*
- * The files [broker] names must be readable now, not at the first connect
- * hours later; the password must not be readable by anyone but its owner.
- * Only check-config and run look (they load without CONFIG_NO_WARNINGS):
- * the other commands never open these files, and an operator's account
- * that may run them need not be able to read the hub's secrets.
+ * The files [broker] and the teams' webhook_ca name must be readable now,
+ * not at the first connect hours later; the password must not be readable
+ * by anyone but its owner. Only check-config and run look (they load
+ * without CONFIG_NO_WARNINGS): the other commands never open these files,
+ * and an operator's account that may run them need not be able to read
+ * the hub's secrets. broker is NULL when the file has no [broker].
  */
 static void
 cfg_check_files(struct cfg_ctx *c, const struct cfg_inst *broker)
@@ -1382,38 +1418,34 @@ cfg_check_files(struct cfg_ctx *c, const struct cfg_inst *broker)
 	static const char *const keys[] = { "password_file", "ca_file", "cert_file", "key_file" };
 	const char *paths[] = { c->cfg->password_file, c->cfg->ca_file, c->cfg->cert_file,
 	                        c->cfg->key_file };
-	struct stat sb;
 
 	if (c->flags & CONFIG_NO_WARNINGS)
 		return;
-	for (size_t i = 0; i < CFG_N(keys); i++) {
+	for (size_t i = 0; broker != NULL && i < CFG_N(keys); i++) {
 		int line = broker->keyline[cfg_opt_index(SEC_BROKER, keys[i])];
-		FILE *f;
-		int ch, err;
+		mode_t mode;
 
-		if (paths[i][0] == '\0')
+		if (paths[i][0] == '\0' ||
+		    !cfg_check_readable(c, line, "broker", keys[i], paths[i], &mode))
 			continue;
-		f = fopen(paths[i], "r");
-		if (f == NULL) {
-			cfg_error(c, line, "[broker] %s = %s: cannot read: %s", keys[i], paths[i],
-			          strerror(errno));
-			continue;
-		}
-		/* fopen() opens a directory; reading it fails. */
-		ch = getc(f);
-		err = ferror(f) ? errno : 0;
-		if (err == 0 && fstat(fileno(f), &sb) != 0)
-			err = errno;
-		fclose(f);
-		if (err != 0)
-			cfg_error(c, line, "[broker] %s = %s: cannot read: %s", keys[i], paths[i],
-			          strerror(err));
-		else if (ch == EOF)
-			cfg_error(c, line, "[broker] %s = %s: the file is empty", keys[i], paths[i]);
-		else if (i == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		if (i == 0 && (mode & (S_IRGRP | S_IROTH)) != 0)
 			cfg_error(c, line, "[broker] password_file = %s: readable by group or others "
 			          "(mode %03o); make it readable by the hub's user only (chmod 600)",
-			          paths[i], (unsigned)(sb.st_mode & 0777));
+			          paths[i], (unsigned)(mode & 0777));
+	}
+	for (size_t i = 0; i < c->ninsts; i++) {
+		const struct cfg_inst *inst = &c->insts[i];
+		const char *ca;
+		char label[DHO_TEAM_MAX + 16];
+		mode_t mode;
+
+		if (inst->kind != SEC_TEAM)
+			continue;
+		ca = c->cfg->teams[inst->index].webhook_ca;
+		if (ca[0] != '\0')
+			cfg_check_readable(c, inst->keyline[cfg_opt_index(SEC_TEAM, "webhook_ca")],
+			                   cfg_inst_label(inst, label, sizeof(label)), "webhook_ca", ca,
+			                   &mode);
 	}
 }
 
@@ -1506,8 +1538,8 @@ cfg_cross_check(struct cfg_ctx *c)
 				cfg_warning(c, broker->keyline[kt], "[broker] tenants: %s has no "
 				            "[tenant:%s] section: its patients cannot be enrolled",
 				            cfg->tenants[i], cfg->tenants[i]);
-		cfg_check_files(c, broker);
 	}
+	cfg_check_files(c, broker);
 }
 
 void

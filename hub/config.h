@@ -28,6 +28,7 @@ struct cfg_team {
 	char name[DHO_TEAM_MAX + 1];
 	char escalate_to[DHO_TEAM_MAX + 1];  /* "" = end of the chain */
 	char webhook[512];                   /* "" = none */
+	char webhook_ca[512];                /* PEM CAs for an https webhook; "": the system's */
 };
 
 struct cfg_rule {

@@ -291,118 +291,6 @@ out:
 	return rc;
 }
 
-/*
- * Turns a decoded GATT value into the same items a reading document gives,
- * so both take one way from here. base is the envelope's ts or the receive
- * time; the device's own clock is used when it is plausible (contract 4.3).
- */
-static void
-ingest_from_gatt(const struct gatt_value *v, dho_time_t base, struct doc_result *d)
-{
-	dho_time_t t = base;
-	uint32_t clock = 0;
-	int rc = gatt_time(v, &t);
-
-	if (rc == DHO_OK && (t > base + DOC_MAX_AHEAD || t < base - DOC_MAX_AGE)) {
-		t = base;
-		clock = RFLAG_DEVICE_CLOCK;
-	} else if (rc == DHO_ERANGE) {
-		t = base;
-		clock = RFLAG_DEVICE_CLOCK;
-	} else if (rc != DHO_OK) {
-		t = base;
-	}
-	d->n = 0;
-	for (size_t i = 0; i < v->n && d->n < DOC_MAX_READINGS; i++) {
-		struct doc_item *it = &d->items[d->n++];
-
-		memset(it, 0, sizeof(*it));
-		snprintf(it->metric, sizeof(it->metric), "%s", metric_name(v->readings[i].metric));
-		if (v->mark[i] != GATT_MARK_NONE) {
-			snprintf(it->reason, sizeof(it->reason), "%s", v->reason[i]);
-			continue;
-		}
-		it->r = v->readings[i];
-		it->r.measured_at = t;
-		it->r.flags |= clock;
-		if (metric_check(it->r.metric, it->r.value, it->reason, sizeof(it->reason)) != DHO_OK)
-			continue;
-		it->ok = true;
-	}
-}
-
-/* A bridge's GATT envelope: {"seq": 77, "ts": "...", "uuid": "2A35", "hex": "1e8a..."}. */
-static int
-ingest_gatt(struct ingest_msg *m, struct doc_result *d, uint16_t *uuid_out, char *why,
-            size_t len)
-{
-	json_t *doc = NULL, *seq;
-	json_error_t jerr;
-	const char *uuid_s = NULL, *hex = NULL, *ts = NULL;
-	uint8_t buf[GATT_MAX_VALUE];
-	size_t n;
-	uint16_t uuid;
-	struct gatt_value v;
-	char err[DHO_ERRLEN];
-	dho_time_t base = m->now;
-	int rc = DHO_EINVAL;
-
-	memset(d, 0, sizeof(*d));
-	if (m->len > DOC_MAX_BYTES) {
-		snprintf(why, len, "GATT envelope is larger than 64 KiB");
-		return DHO_ERANGE;
-	}
-	doc = json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (doc == NULL) {
-		snprintf(why, len, "malformed JSON: %s", jerr.text);
-		return DHO_EINVAL;
-	}
-	if (json_unpack_ex(doc, &jerr, 0, "{s:s, s:s, s?s}", "uuid", &uuid_s, "hex", &hex,
-	                   "ts", &ts) != 0) {
-		snprintf(why, len, "GATT envelope needs string fields uuid and hex: %s", jerr.text);
-		goto out;
-	}
-	seq = json_object_get(doc, "seq");
-	if (seq != NULL) {
-		if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
-			snprintf(why, len, "seq is not an unsigned integer");
-			goto out;
-		}
-		d->has_seq = true;
-		d->seq = (uint64_t)json_integer_value(seq);
-	}
-	if (ts != NULL) {
-		if (timefmt_parse(ts, &base) != DHO_OK) {
-			snprintf(why, len, "ts '%.40s' is not an RFC 3339 time", ts);
-			goto out;
-		}
-		if (base > m->now + DOC_MAX_AHEAD || base < m->now - DOC_MAX_AGE) {
-			snprintf(why, len, "ts %.40s is more than 5 minutes ahead or 30 days behind the hub's clock", ts);
-			rc = DHO_ERANGE;
-			goto out;
-		}
-	}
-	if (gatt_parse_uuid(uuid_s, &uuid) != DHO_OK) {
-		snprintf(why, len, "uuid '%.40s' is not a 16-bit Bluetooth UUID", uuid_s);
-		goto out;
-	}
-	if (gatt_parse_hex(hex, buf, sizeof(buf), &n, err, sizeof(err)) != DHO_OK) {
-		snprintf(why, len, "hex: %s", err);
-		goto out;
-	}
-	if ((rc = gatt_decode(uuid, buf, n, &v, err, sizeof(err))) != DHO_OK) {
-		snprintf(why, len, "%s", err);
-		goto out;
-	}
-	ingest_from_gatt(&v, base, d);
-	d->measured_at = base;
-	*uuid_out = uuid;
-	rc = DHO_OK;
-out:
-	json_decref(doc);
-	return rc;
-}
-
 /* A third-party bridge message from an [input:*] topic. */
 static int
 ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
@@ -420,8 +308,7 @@ ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 	                  sizeof(m->device), &v, why, len);
 	if (rc != DHO_OK)
 		return rc;
-	ingest_from_gatt(&v, m->now, d);
-	d->measured_at = m->now;
+	doc_from_gatt(&v, m->now, d);
 	return DHO_OK;
 }
 
@@ -490,26 +377,22 @@ ingest_dispatch(struct ingest_msg *m)
 		snprintf(why, sizeof(why), "tenant %s is not served by this hub", m->tenant);
 		return ingest_quarantine(m, why);
 	}
-	if (m->kind == INGEST_GATT) {
-		uint16_t uuid = 0;
-
-		rc = ingest_gatt(m, &d, &uuid, why, sizeof(why));
-		if (rc != DHO_OK)
-			return ingest_quarantine(m, why);
-		if (d.n == 0 && uuid == GATT_INTERMEDIATE_CUFF)
-			return ingest_cuff(m, &d);
-		if (d.n == 0) {
-			/* Body composition without weight carries nothing to
-			 * store; the message is still accounted for. */
-			return ingest_quarantine(m, "the GATT value carries no reading the hub stores");
-		}
-		return ingest_readings(m, &d);
-	}
-	rc = doc_parse(m->payload, m->len, m->now, &d, err, sizeof(err));
+	if (m->kind == INGEST_GATT)
+		rc = doc_parse_gatt(m->payload, m->len, m->now, &d, err, sizeof(err));
+	else
+		rc = doc_parse(m->payload, m->len, m->now, &d, err, sizeof(err));
 	if (rc == DHO_ENOMEM)
 		return rc;
 	if (rc != DHO_OK)
 		return ingest_quarantine(m, err);
+	/* Intermediate cuff pressure is accepted and stores nothing. */
+	if (d.n == 0 && d.uuid == GATT_INTERMEDIATE_CUFF)
+		return ingest_cuff(m, &d);
+	if (d.n == 0) {
+		/* Body composition without weight carries nothing to store;
+		 * the message is still accounted for. */
+		return ingest_quarantine(m, "the GATT value carries no reading the hub stores");
+	}
 	return ingest_readings(m, &d);
 }
 

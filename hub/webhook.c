@@ -58,6 +58,7 @@
 struct webhook_queue {
 	char team[DHO_TEAM_MAX + 1];
 	char url[WEBHOOK_URL_MAX];       /* of the POST in flight */
+	char ca[512];                    /* the team's webhook_ca; "": the system's CAs */
 	CURL *curl;                      /* non-NULL while a POST is in flight */
 	struct curl_slist *hdr;
 	char *body;                      /* owned while in flight */
@@ -176,6 +177,11 @@ webhook_post(struct hub_hooks *w, struct webhook_queue *q, char *body)
 	 * FTP, FILE, GOPHER or anything but HTTP(S). */
 	curl_easy_setopt(q->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(q->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* An https receiver's certificate and host name are verified
+	 * (libcurl's defaults, never turned off), against the team's
+	 * webhook_ca when it names one. */
+	if (q->ca[0] != '\0')
+		curl_easy_setopt(q->curl, CURLOPT_CAINFO, q->ca);
 	if (curl_multi_add_handle(w->multi, q->curl) != CURLM_OK) {
 		webhook_finish(w, q);
 		return DHO_EIO;
@@ -221,6 +227,7 @@ webhook_start_due(struct hub_hooks *w)
 			rc = store_outbox_done(w->h->st, ev.id, STORE_CH_WEBHOOK);
 		} else if (rc == DHO_OK) {
 			snprintf(q->url, sizeof(q->url), "%s", t->webhook);
+			snprintf(q->ca, sizeof(q->ca), "%s", t->webhook_ca);
 			q->event = ev.id;
 			if ((body = strdup(ev.body)) == NULL)
 				rc = DHO_ENOMEM;

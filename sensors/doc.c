@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "doc.h"
+#include "gatt.h"
 #include "timefmt.h"
 
 /* metric_format_value() prints at most 6 decimals. */
@@ -742,82 +743,113 @@ doc_readings(const json_t *arr, const char *raw, const struct doc_scan *sc, dho_
 	return DHO_OK;
 }
 
-int
-doc_parse(const char *payload, size_t len, dho_time_t now, struct doc_result *out,
-          char *err, size_t errlen)
-{
+/* What a reading document and a GATT envelope share: the parsed object,
+ * the skimmer's spans, and the copy jansson read (seq blanked). */
+struct doc_head {
 	struct doc_scan sc;
-	struct doc_parts p = { NULL, NULL, NULL, NULL, NULL, "" };
+	json_t *root;
+	char *copy;
+};
+
+/*
+ * The part of every document of devices and bridges that is read the same
+ * way: the size limit, the JSON object, "seq" (one range for all: 0 to
+ * 2^64-1, from the raw text) and "ts" (RFC 3339, within 5 minutes ahead and
+ * 30 days behind now). Sets out's seq and measured_at (now without ts). The
+ * caller frees h with doc_head_free() whatever this returns.
+ */
+static int
+doc_head(const char *payload, size_t len, dho_time_t now, struct doc_head *h,
+         struct doc_result *out, char *err, size_t errlen)
+{
 	json_error_t jerr;
-	json_t *root = NULL;
-	const json_t *seq, *ts, *readings;
-	char *copy = NULL;
+	const json_t *seq, *ts;
 	const char *text = payload;
 	int rc;
 
+	memset(h, 0, sizeof(*h));
 	memset(out, 0, sizeof(*out));
 	out->measured_at = now;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if (payload == NULL || len == 0) {
-		rc = doc_fail(err, errlen, DHO_EINVAL, "the payload is empty");
-		goto done;
+	if (payload == NULL || len == 0)
+		return doc_fail(err, errlen, DHO_EINVAL, "the payload is empty");
+	if (len > DOC_MAX_BYTES)
+		return doc_fail(err, errlen, DHO_ERANGE, "the payload is %zu bytes, more than %d", len,
+		                DOC_MAX_BYTES);
+	doc_skim(payload, len, &h->sc);
+	if (h->sc.seq.len > 0) {
+		h->copy = malloc(len);
+		if (h->copy == NULL)
+			return doc_fail(err, errlen, DHO_ENOMEM, "out of memory reading the payload");
+		memcpy(h->copy, payload, len);
+		memset(h->copy + h->sc.seq.off, ' ', h->sc.seq.len);
+		h->copy[h->sc.seq.off] = '0';
+		text = h->copy;
 	}
-	if (len > DOC_MAX_BYTES) {
-		rc = doc_fail(err, errlen, DHO_ERANGE, "the payload is %zu bytes, more than %d", len,
-		              DOC_MAX_BYTES);
-		goto done;
-	}
-	doc_skim(payload, len, &sc);
-	if (sc.seq.len > 0) {
-		copy = malloc(len);
-		if (copy == NULL) {
-			rc = doc_fail(err, errlen, DHO_ENOMEM, "out of memory reading the payload");
-			goto done;
-		}
-		memcpy(copy, payload, len);
-		memset(copy + sc.seq.off, ' ', sc.seq.len);
-		copy[sc.seq.off] = '0';
-		text = copy;
-	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-	if (root == NULL) {
+	h->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (h->root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
-			rc = doc_fail(err, errlen, DHO_ENOMEM, "out of memory parsing the payload");
-		else
-			rc = doc_fail(err, errlen, DHO_EINVAL, "malformed JSON at line %d column %d: %s",
-			              jerr.line, jerr.column, jerr.text);
-		goto done;
+			return doc_fail(err, errlen, DHO_ENOMEM, "out of memory parsing the payload");
+		return doc_fail(err, errlen, DHO_EINVAL, "malformed JSON at line %d column %d: %s",
+		                jerr.line, jerr.column, jerr.text);
 	}
-	if (!json_is_object(root)) {
-		rc = doc_fail(err, errlen, DHO_EINVAL, "the payload is a JSON %s, not an object",
-		              doc_type_name(root));
-		goto done;
-	}
-
-	if ((seq = json_object_get(root, "seq")) != NULL) {
-		if (sc.seq.len > 0)
-			rc = doc_seq_text(payload + sc.seq.off, sc.seq.len, &out->seq, err, errlen);
+	if (!json_is_object(h->root))
+		return doc_fail(err, errlen, DHO_EINVAL, "the payload is a JSON %s, not an object",
+		                doc_type_name(h->root));
+	if ((seq = json_object_get(h->root, "seq")) != NULL) {
+		if (h->sc.seq.len > 0)
+			rc = doc_seq_text(payload + h->sc.seq.off, h->sc.seq.len, &out->seq, err, errlen);
 		else
 			rc = doc_seq_json(seq, &out->seq, err, errlen);
 		if (rc != DHO_OK)
-			goto done;
+			return rc;
 		out->has_seq = true;
 	}
-	if ((ts = json_object_get(root, "ts")) != NULL) {
+	if ((ts = json_object_get(h->root, "ts")) != NULL) {
 		char why[DHO_ERRLEN];
 
 		rc = doc_time(ts, now, &out->measured_at, why, sizeof(why));
-		if (rc != DHO_OK) {
-			rc = doc_fail(err, errlen, rc, "%s", why);
-			goto done;
-		}
+		if (rc != DHO_OK)
+			return doc_fail(err, errlen, rc, "%s", why);
 	}
+	return DHO_OK;
+}
 
-	p.metric = json_object_get(root, "metric");
-	p.value = json_object_get(root, "value");
-	p.unit = json_object_get(root, "unit");
-	readings = json_object_get(root, "readings");
+static void
+doc_head_free(struct doc_head *h)
+{
+	json_decref(h->root);
+	free(h->copy);
+}
+
+/* A failed parse leaves out as the header promises. */
+static int
+doc_done(struct doc_head *h, struct doc_result *out, dho_time_t now, int rc)
+{
+	doc_head_free(h);
+	if (rc != DHO_OK) {
+		memset(out, 0, sizeof(*out));
+		out->measured_at = now;
+	}
+	return rc;
+}
+
+int
+doc_parse(const char *payload, size_t len, dho_time_t now, struct doc_result *out,
+          char *err, size_t errlen)
+{
+	struct doc_head h;
+	struct doc_parts p = { NULL, NULL, NULL, NULL, NULL, "" };
+	const json_t *readings;
+	int rc;
+
+	if ((rc = doc_head(payload, len, now, &h, out, err, errlen)) != DHO_OK)
+		return doc_done(&h, out, now, rc);
+	p.metric = json_object_get(h.root, "metric");
+	p.value = json_object_get(h.root, "value");
+	p.unit = json_object_get(h.root, "unit");
+	readings = json_object_get(h.root, "readings");
 	if (readings != NULL) {
 		if (p.metric != NULL || p.value != NULL)
 			rc = doc_fail(err, errlen, DHO_EINVAL,
@@ -826,33 +858,90 @@ doc_parse(const char *payload, size_t len, dho_time_t now, struct doc_result *ou
 			rc = doc_fail(err, errlen, DHO_EINVAL,
 			              "a top-level unit beside readings is ambiguous; give unit in each reading");
 		else
-			rc = doc_readings(readings, payload, &sc, now, out, err, errlen);
-		goto done;
+			rc = doc_readings(readings, payload, &h.sc, now, out, err, errlen);
+		return doc_done(&h, out, now, rc);
 	}
-	if (p.metric == NULL && p.value == NULL) {
+	if (p.metric == NULL && p.value == NULL)
 		rc = doc_fail(err, errlen, DHO_EINVAL,
 		              "the message has neither metric and value nor a readings array");
-		goto done;
-	}
-	if (p.value == NULL) {
+	else if (p.value == NULL)
 		rc = doc_fail(err, errlen, DHO_EINVAL, "the message has a metric but no value");
-		goto done;
-	}
-	if (p.metric == NULL) {
+	else if (p.metric == NULL)
 		rc = doc_fail(err, errlen, DHO_EINVAL, "the message has a value but no metric");
-		goto done;
-	}
-	p.span = &sc.value;
+	if (rc != DHO_OK)
+		return doc_done(&h, out, now, rc);
+	p.span = &h.sc.value;
 	doc_item(&p, payload, now, out->measured_at, &out->items[0]);
 	out->n = 1;
-	rc = DHO_OK;
+	return doc_done(&h, out, now, DHO_OK);
+}
 
-done:
-	json_decref(root);
-	free(copy);
-	if (rc != DHO_OK) {
-		memset(out, 0, sizeof(*out));
-		out->measured_at = now;
+void
+doc_from_gatt(const struct gatt_value *v, dho_time_t base, struct doc_result *d)
+{
+	dho_time_t t = base;
+	uint32_t clock = 0;
+	int rc = gatt_time(v, &t);
+
+	/* The device's own clock is used when it is plausible. */
+	if (rc == DHO_OK && (t > base + DOC_MAX_AHEAD || t < base - DOC_MAX_AGE)) {
+		t = base;
+		clock = RFLAG_DEVICE_CLOCK;
+	} else if (rc == DHO_ERANGE) {
+		t = base;
+		clock = RFLAG_DEVICE_CLOCK;
+	} else if (rc != DHO_OK) {
+		t = base;
 	}
-	return rc;
+	d->measured_at = base;
+	d->n = 0;
+	for (size_t i = 0; i < v->n && d->n < DOC_MAX_READINGS; i++) {
+		struct doc_item *it = &d->items[d->n++];
+
+		memset(it, 0, sizeof(*it));
+		snprintf(it->metric, sizeof(it->metric), "%s", metric_name(v->readings[i].metric));
+		if (v->mark[i] != GATT_MARK_NONE) {
+			it->code = v->mark[i] == GATT_MARK_SPECIAL ? DHO_ESPECIAL : DHO_EINVAL;
+			snprintf(it->reason, sizeof(it->reason), "%s", v->reason[i]);
+			continue;
+		}
+		it->r = v->readings[i];
+		it->r.measured_at = t;
+		it->r.flags |= clock;
+		it->code = metric_check(it->r.metric, it->r.value, it->reason, sizeof(it->reason));
+		it->ok = it->code == DHO_OK;
+	}
+}
+
+int
+doc_parse_gatt(const char *payload, size_t len, dho_time_t now, struct doc_result *out,
+               char *err, size_t errlen)
+{
+	struct doc_head h;
+	json_error_t jerr;
+	const char *uuid_s = NULL, *hex = NULL;
+	uint8_t buf[GATT_MAX_VALUE];
+	struct gatt_value v;
+	char why[DHO_ERRLEN];
+	uint16_t uuid;
+	size_t n;
+	int rc;
+
+	if ((rc = doc_head(payload, len, now, &h, out, err, errlen)) != DHO_OK)
+		return doc_done(&h, out, now, rc);
+	if (json_unpack_ex(h.root, &jerr, 0, "{s:s, s:s}", "uuid", &uuid_s, "hex", &hex) != 0)
+		rc = doc_fail(err, errlen, DHO_EINVAL,
+		              "GATT envelope needs string fields uuid and hex: %s", jerr.text);
+	else if (gatt_parse_uuid(uuid_s, &uuid) != DHO_OK)
+		rc = doc_fail(err, errlen, DHO_EINVAL, "uuid '%.40s' is not a 16-bit Bluetooth UUID",
+		              uuid_s);
+	else if (gatt_parse_hex(hex, buf, sizeof(buf), &n, why, sizeof(why)) != DHO_OK)
+		rc = doc_fail(err, errlen, DHO_EINVAL, "hex: %s", why);
+	else if ((rc = gatt_decode(uuid, buf, n, &v, why, sizeof(why))) != DHO_OK)
+		rc = doc_fail(err, errlen, rc, "%s", why);
+	if (rc == DHO_OK) {
+		doc_from_gatt(&v, out->measured_at, out);
+		out->uuid = uuid;
+	}
+	return doc_done(&h, out, now, rc);
 }

@@ -1,6 +1,7 @@
 /*
- * doc: the JSON reading documents devices publish on
- * <prefix>/<tenant>/dev/<device>/reading (contract section 4.2).
+ * doc: the JSON documents devices and BLE bridges publish: reading
+ * documents on <prefix>/<tenant>/dev/<device>/reading (contract section
+ * 4.2) and GATT envelopes on .../gatt (section 4.3).
  *
  * doc_parse() turns one payload into a struct doc_result: the message's seq
  * and time, and one item per reading, each either accepted (a struct reading
@@ -75,6 +76,7 @@ struct doc_item {
 	                                /*  DHO_EUNSUPP unknown unit */
 	                                /*  DHO_EINVAL not a number, missing value, bad ts */
 	                                /*  DHO_ERANGE out of range, ts too far off */
+	                                /*  DHO_ESPECIAL a GATT special value */
 	struct reading r;               /* when ok: canonical value, flags 0 */
 	char metric[DOC_METRIC_TEXT];   /* the metric name as sent, "" if none */
 	char reason[DHO_ERRLEN];        /* when !ok: a sentence for quarantine */
@@ -84,6 +86,7 @@ struct doc_result {
 	bool has_seq;
 	uint64_t seq;
 	dho_time_t measured_at;         /* the message's ts, or now without one */
+	uint16_t uuid;                  /* an envelope's characteristic; 0 for a reading document */
 	size_t n;                       /* items used, 1..DOC_MAX_READINGS */
 	struct doc_item items[DOC_MAX_READINGS];
 };
@@ -101,5 +104,31 @@ struct doc_result {
  */
 int doc_parse(const char *payload, size_t len, dho_time_t now, struct doc_result *out,
               char *err, size_t errlen);
+
+struct gatt_value;
+
+/*
+ * Parses a bridge's GATT envelope, {"seq": 77, "ts": "...", "uuid": "2A35",
+ * "hex": "1e8a..."}, and decodes its value (gatt.h). seq and ts follow the
+ * rules of doc_parse() above, so one seq range holds for every document.
+ * On DHO_OK, out holds the value's readings as doc_from_gatt() gives them.
+ * Otherwise out->n is 0 and err says why:
+ *   DHO_EINVAL  as doc_parse(), or uuid or hex missing, not strings or
+ *               malformed, or a value gatt_decode() refuses
+ *   DHO_EUNSUPP a characteristic gatt_decode() does not decode
+ *   DHO_ERANGE, DHO_ENOMEM  as doc_parse()
+ */
+int doc_parse_gatt(const char *payload, size_t len, dho_time_t now, struct doc_result *out,
+                   char *err, size_t errlen);
+
+/*
+ * Turns a decoded GATT value into items, as a reading document gives them,
+ * so that both take one way into the hub. base is the message's time (its
+ * ts, or the time it was received): the device's own clock is used when it
+ * is within 5 minutes ahead and 30 days behind base, else base with the
+ * flag RFLAG_DEVICE_CLOCK. Values gatt_decode() marked, and values out of
+ * the metric's range, are rejected items with their reason.
+ */
+void doc_from_gatt(const struct gatt_value *v, dho_time_t base, struct doc_result *out);
 
 #endif

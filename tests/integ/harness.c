@@ -231,7 +231,6 @@ hub_start(struct env *e)
 	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
 	char *vargv[] = { "valgrind", VALGRIND_ARGS, vlog, (char *)hub_bin(), "-c", e->conf, "run",
 	                  NULL };
-
 	char wrapped[512], *wargv[64];
 	int n = 0;
 
@@ -550,6 +549,39 @@ require_root(const char *why)
 }
 
 void
+utc_at(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+utc(char *buf, size_t len, long delta)
+{
+	utc_at(buf, len, time(NULL) + delta);
+}
+
+int
+hub_log_lines(struct env *e, const char *a, const char *b)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
+	return file_lines(path, a, b);
+}
+
+int
+integ_run(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("DHO_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
+	return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+}
+
+void
 today(char *buf, size_t len, int days_ago)
 {
 	time_t t = time(NULL) - (time_t)days_ago * 86400;
@@ -668,10 +700,16 @@ alert_ids(struct env *e, const char *a, const char *b)
 int
 wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs)
 {
+	return wait_file_lines(e->alerts, a, b, want, secs);
+}
+
+int
+wait_file_lines(const char *path, const char *a, const char *b, int want, int secs)
+{
 	int n = 0;
 
 	for (int i = 0; i < secs * 10; i++) {
-		if ((n = alert_lines(e, a, b)) >= want)
+		if ((n = file_lines(path, a, b)) >= want)
 			return n;
 		usleep(100 * 1000);
 	}

@@ -108,6 +108,20 @@ double mono_now(void);
 /* Lines of the file at path that contain a and (unless NULL) b. */
 int file_lines(const char *path, const char *a, const char *b);
 
+/* RFC 3339 UTC ("2026-11-23T08:15:00Z") of time t, and of now + delta s. */
+void utc_at(char *buf, size_t len, time_t t);
+void utc(char *buf, size_t len, long delta);
+/* Lines of the hub's log (hub.log) that contain a and (unless NULL) b. */
+int hub_log_lines(struct env *e, const char *a, const char *b);
+
+/*
+ * An integration test program's main(): SIGPIPE ignored (a receiver may
+ * close early), DHO_TEST_FILTER honoured, then the group run.
+ */
+struct CMUnitTest;
+int integ_run(const char *name, const struct CMUnitTest *tests, size_t n);
+#define INTEG_RUN(tests) integ_run(#tests, tests, sizeof(tests) / sizeof((tests)[0]))
+
 /* YYYY-MM-DD of days_ago days before today, local time. */
 void today(char *buf, size_t len, int days_ago);
 /* patient add PATIENT --tenant vefsn --program copd --discharged (days ago)
@@ -124,6 +138,9 @@ int alert_lines(struct env *e, const char *a, const char *b);
 /* Distinct alert ids among those lines. */
 int alert_ids(struct env *e, const char *a, const char *b);
 int wait_alert_lines(struct env *e, const char *a, const char *b, int want, int secs);
+/* Waits until the file at path has want lines with a and (unless NULL) b,
+ * up to secs seconds; returns the last count. */
+int wait_file_lines(const char *path, const char *a, const char *b, int want, int secs);
 
 /*
  * The alert feed parsed: an array of the event documents of alert id (all

@@ -40,11 +40,8 @@ static void
 spo2(struct env *e, const char *device, int seq, int value, int ago)
 {
 	char topic[128], doc[256], ts[32];
-	time_t t = time(NULL) - ago;
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc(ts, sizeof(ts), -ago);
 	snprintf(topic, sizeof(topic), "dho/v1/vefsn/dev/%s/reading", device);
 	snprintf(doc, sizeof(doc), "{\"seq\": %d, \"ts\": \"%s\", \"metric\": \"spo2\", \"value\": %d}",
 	         seq, ts, value);
@@ -195,11 +192,9 @@ test_event_keys_with_values(void **state)
 	struct env *e = *state;
 	json_t *ev;
 	char ts[32], doc[160];
-	time_t t0 = time(NULL), t, sent = time(NULL) - 40;
-	struct tm tm;
+	time_t t0 = time(NULL), t;
 
-	gmtime_r(&sent, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc(ts, sizeof(ts), -40);
 	enroll(e, "P1", "oxy-1", 30, "");
 	hub_start(e);
 	snprintf(doc, sizeof(doc), "{\"seq\": 1, \"ts\": \"%s\", \"metric\": \"spo2\", \"value\": 85}", ts);
@@ -351,13 +346,11 @@ test_team_changes_at_hospital_days(void **state)
 {
 	struct env *e = *state;
 	char when[32], args[160];
-	time_t boundary = time(NULL) + 6, d = boundary - 14 * 86400;
-	struct tm tm;
+	time_t boundary = time(NULL) + 6;
 	json_t *ev, *p;
 	bool home = false;
 
-	gmtime_r(&d, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_at(when, sizeof(when), boundary - 14 * 86400);
 	snprintf(args, sizeof(args), "patient add P1 --tenant vefsn --program copd --discharged %s", when);
 	assert_int_equal(cli(e, NULL, args), 0);
 	assert_int_equal(cli(e, NULL, "device assign oxy-1 --patient P1"), 0);
@@ -475,8 +468,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_and_will, setup, teardown),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

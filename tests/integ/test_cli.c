@@ -42,17 +42,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* RFC 3339 UTC of now + delta seconds. */
-static void
-utc(char *buf, size_t len, long delta)
-{
-	time_t t = time(NULL) + delta;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void
 cli_ok(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -100,6 +89,18 @@ one_patient(json_t *list, const char *id)
 			return p;
 	fail_msg("no patient %s in the list", id);
 	return NULL;
+}
+
+/* Rule i of a rule list has key, spec (unless NULL) and origin. */
+static void
+expect_rule(const json_t *l, size_t i, const char *key, const char *spec, const char *origin)
+{
+	const json_t *r = json_array_get(l, i);
+
+	assert_string_equal(jstr(r, "key"), key);
+	if (spec != NULL)
+		assert_string_equal(jstr(r, "spec"), spec);
+	assert_string_equal(jstr(r, "origin"), origin);
 }
 
 /* ---- section 1: where the configuration comes from ---- */
@@ -236,12 +237,8 @@ test_json_listings(void **state)
 	assert_string_equal(jstr(json_array_get(d, 0), "from"), from);
 	r = json_object_get(p, "rules");
 	assert_int_equal(json_array_size(r), 2);
-	assert_string_equal(jstr(json_array_get(r, 0), "key"), "missing.spo2");
-	assert_string_equal(jstr(json_array_get(r, 0), "spec"), "26h");
-	assert_string_equal(jstr(json_array_get(r, 0), "origin"), "program");
-	assert_string_equal(jstr(json_array_get(r, 1), "key"), "threshold.spo2");
-	assert_string_equal(jstr(json_array_get(r, 1), "spec"), "red<85");
-	assert_string_equal(jstr(json_array_get(r, 1), "origin"), "patient");
+	expect_rule(r, 0, "missing.spo2", "26h", "program");
+	expect_rule(r, 1, "threshold.spo2", "red<85", "patient");
 	assert_true(json_is_array(json_object_get(p, "alerts")));
 	json_decref(p);
 
@@ -443,27 +440,22 @@ test_rules_set_list_unset(void **state)
 	cli_ok(e, "patient add P1 --tenant vefsn --program copd --discharged 2026-12-01");
 	l = cli_json(e, "rule list --patient P1 --json");
 	assert_int_equal(json_array_size(l), 2);
-	assert_string_equal(jstr(json_array_get(l, 1), "key"), "threshold.spo2");
-	assert_string_equal(jstr(json_array_get(l, 1), "spec"), "red<88 yellow<92");
-	assert_string_equal(jstr(json_array_get(l, 1), "origin"), "program");
+	expect_rule(l, 0, "missing.spo2", "26h", "program");
+	expect_rule(l, 1, "threshold.spo2", "red<88 yellow<92", "program");
 	json_decref(l);
 	cli_ok(e, "rule set --patient P1 'threshold.spo2 = red<90'");
 	cli_ok(e, "rule set --patient P1 'trend.weight = yellow:+2/3d'");
 	l = cli_json(e, "rule list --patient P1 --json");
 	assert_int_equal(json_array_size(l), 3);
-	assert_string_equal(jstr(json_array_get(l, 1), "key"), "threshold.spo2");
-	assert_string_equal(jstr(json_array_get(l, 1), "spec"), "red<90");
-	assert_string_equal(jstr(json_array_get(l, 1), "origin"), "patient");
-	assert_string_equal(jstr(json_array_get(l, 2), "key"), "trend.weight");
-	assert_string_equal(jstr(json_array_get(l, 2), "origin"), "patient");
+	expect_rule(l, 1, "threshold.spo2", "red<90", "patient");
+	expect_rule(l, 2, "trend.weight", NULL, "patient");
 	json_decref(l);
 	/* unset: the program's rule is back; a rule only the patient had is gone */
 	cli_ok(e, "rule unset --patient P1 threshold.spo2");
 	cli_ok(e, "rule unset --patient P1 trend.weight");
 	l = cli_json(e, "rule list --patient P1 --json");
 	assert_int_equal(json_array_size(l), 2);
-	assert_string_equal(jstr(json_array_get(l, 1), "spec"), "red<88 yellow<92");
-	assert_string_equal(jstr(json_array_get(l, 1), "origin"), "program");
+	expect_rule(l, 1, "threshold.spo2", "red<88 yellow<92", "program");
 	json_decref(l);
 	/* "threshold.spo2 = red<88 yelow<92": the bad term starts at 25 */
 	cli_fails(e, 2, "rule set --patient P1 'threshold.spo2 = red<88 yelow<92'", "position 25",
@@ -683,15 +675,6 @@ conf_replace(struct env *e, const char *from, const char *to)
 	free(o);
 }
 
-static int
-hub_log_lines(struct env *e, const char *a, const char *b)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
-	return file_lines(path, a, b);
-}
-
 /*
  * SIGHUP: new rules and routing apply to the next reading, and the broker
  * sees no second connection of the hub. A configuration that no longer
@@ -800,12 +783,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_config_from_etc, setup, teardown),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
 	if (argc > 1 && strcmp(argv[1], "etc") == 0) {
 		require_root("the /etc/dhohub/dhohub.conf test (a private mount namespace)");
-		return cmocka_run_group_tests(etc_tests, NULL, NULL);
+		return INTEG_RUN(etc_tests);
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

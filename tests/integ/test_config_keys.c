@@ -32,15 +32,6 @@ teardown(void **state)
 	return 0;
 }
 
-static int
-hub_log_lines(struct env *e, const char *a, const char *b)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
-	return file_lines(path, a, b);
-}
-
 /*
  * username and password_file: the hub logs in to a listener that refuses
  * anonymous clients. The test's own clients use the harness's anonymous
@@ -246,7 +237,16 @@ syncs_for_readings(struct env *e, int n)
 
 	snprintf(trace, sizeof(trace), "%s/strace.txt", e->dir);
 	unlink(trace);
-	snprintf(e->wrap, sizeof(e->wrap), "strace -f -qq -e trace=fsync,fdatasync -o %s", trace);
+	/* LeakSanitizer (the ASan build) stops the world with ptrace at exit,
+	 * which strace holds already: no leak check for this one run of the
+	 * hub, which every other test does check. */
+	{
+		const char *asan = getenv("ASAN_OPTIONS");
+
+		snprintf(e->wrap, sizeof(e->wrap),
+		         "env ASAN_OPTIONS=%s%sdetect_leaks=0 strace -f -qq -e trace=fsync,fdatasync -o %s",
+		         asan ? asan : "", asan && *asan ? ":" : "", trace);
+	}
 	hub_start(e);
 	for (int i = 1; i <= n; i++) {
 		snprintf(doc, sizeof(doc), "{\"seq\": %d, \"metric\": \"pulse\", \"value\": %d}", i, 60 + i);
@@ -303,8 +303,5 @@ main(void)
 		cmocka_unit_test_teardown(test_durability_full, teardown),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

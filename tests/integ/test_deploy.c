@@ -46,17 +46,31 @@ sh(const char *fmt, const char *a, const char *b, const char *c)
 	free(o);
 }
 
-static int
-wait_file_lines(const char *path, const char *a, const char *b, int want, int secs)
+/* The length of the JSON array a CLI listing prints. */
+static size_t
+cli_len(struct env *e, const char *args)
 {
-	int n = 0;
+	json_t *r = cli_json(e, args);
+	size_t n = json_array_size(r);
 
-	for (int i = 0; i < secs * 10; i++) {
-		if ((n = file_lines(path, a, b)) >= want)
-			return n;
-		usleep(100 * 1000);
-	}
+	json_decref(r);
 	return n;
+}
+
+/* Writes the ACL of the current enrollment where the broker reads it. */
+static void
+acl_write(struct env *e)
+{
+	char path[160], *out;
+	FILE *f;
+
+	assert_int_equal(cli(e, &out, "broker-acl"), 0);
+	snprintf(path, sizeof(path), "%s/acl", e->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(out, f);
+	fclose(f);
+	free(out);
 }
 
 static json_int_t
@@ -144,8 +158,6 @@ test_broker_acl(void **state)
 	char *out, own[160], other[160], line[512];
 	pid_t own_sub = -1, other_sub = -1;
 	int port, st;
-	json_t *r;
-	FILE *f;
 
 	port = acl_broker(e, "hubpw");
 	/* Nothing enrolled yet: no ACL to write. */
@@ -159,12 +171,8 @@ test_broker_acl(void **state)
 
 	enroll(e, "P1", "d-1", 2, "");   /* hospital-dho/mosjoen's */
 	enroll(e, "P2", "d-2", 2, "");
+	acl_write(e);
 	assert_int_equal(cli(e, &out, "broker-acl"), 0);
-	snprintf(line, sizeof(line), "%s/acl", e->dir);
-	f = fopen(line, "w");
-	assert_non_null(f);
-	fputs(out, f);
-	fclose(f);
 	assert_non_null(strstr(out, "user hubuser\n"));
 	assert_non_null(strstr(out, "user d-1\ntopic write dho/v1/vefsn/dev/d-1/reading\n"));
 	free(out);
@@ -181,10 +189,23 @@ test_broker_acl(void **state)
 	own_sub = spawn(own, (char *[]){ "mosquitto_sub", "-p", line, "-q", "1", "-u",
 	                                 "hospital-dho/mosjoen", "-P", "pwh", "-t",
 	                                 "dho/v1/alerts/hospital-dho/mosjoen", NULL });
-	other_sub = spawn(other, (char *[]){ "mosquitto_sub", "-p", line, "-q", "1", "-u",
+	/* rana's user asks for its own alerts and the hospital team's in one
+	 * SUBSCRIBE: once a probe on its own topic comes through, both are in
+	 * place, and Mosquitto filters the other team's on delivery. */
+	other_sub = spawn(other, (char *[]){ "mosquitto_sub", "-v", "-p", line, "-q", "1", "-u",
 	                                     "home-nursing/rana", "-P", "pwr", "-t",
+	                                     "dho/v1/alerts/home-nursing/rana", "-t",
 	                                     "dho/v1/alerts/hospital-dho/mosjoen", NULL });
-	sleep(1);
+	for (int i = 0; i < 100 && (file_lines(own, "probe", NULL) == 0 ||
+	                            file_lines(other, "probe", NULL) == 0); i++) {
+		free(run(NULL, "mosquitto_pub -p %d -q 1 -t dho/v1/alerts/hospital-dho/mosjoen -m probe",
+		         e->port));
+		free(run(NULL, "mosquitto_pub -p %d -q 1 -t dho/v1/alerts/home-nursing/rana -m probe",
+		         e->port));
+		usleep(100 * 1000);
+	}
+	assert_true(file_lines(own, "probe", NULL) >= 1);
+	assert_true(file_lines(other, "probe", NULL) >= 1);
 
 	auth_pub(port, "d-1", "pw1", "dho/v1/vefsn/dev/d-1/reading",
 	         "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 95}");
@@ -195,16 +216,14 @@ test_broker_acl(void **state)
 	         "{\"seq\": 2, \"metric\": \"spo2\", \"value\": 85}");
 	assert_int_equal(wait_stat(e, "readings", 2, 10), 2);
 	assert_int_equal(wait_file_lines(own, "\"opened\"", NULL, 1, 10), 1);
-	sleep(1);
-	r = cli_json(e, "readings --patient P2 --json");
-	assert_int_equal(json_array_size(r), 0);
-	json_decref(r);
-	r = cli_json(e, "quarantine --json");
-	assert_int_equal(json_array_size(r), 0);
-	json_decref(r);
+	/* Each mosquitto_pub returned on its PUBACK, so the broker had dropped
+	 * the forged message before d-1's second reading was stored. */
+	assert_int_equal(cli_len(e, "readings --patient P2 --json"), 0);
+	assert_int_equal(cli_len(e, "quarantine --json"), 0);
 	assert_int_equal(stat_int(e, "readings"), 2);
 	/* Another team's user read nothing of it. */
 	assert_int_equal(file_lines(other, "\"opened\"", NULL), 0);
+	assert_int_equal(file_lines(other, "hospital-dho/mosjoen", NULL), 0);
 	assert_int_equal(file_lines(other, "P1", NULL), 0);
 	stop(&own_sub, SIGTERM);
 	stop(&other_sub, SIGTERM);
@@ -217,21 +236,12 @@ test_wrong_password(void **state)
 {
 	struct env *e = *state;
 	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "run", NULL };
-	char log[160], *out;
+	char log[160];
 	int port;
 
 	port = acl_broker(e, "not-the-password");
 	enroll(e, "P1", "d-1", 2, "");
-	assert_int_equal(cli(e, &out, "broker-acl"), 0);
-	snprintf(log, sizeof(log), "%s/acl", e->dir);
-	{
-		FILE *f = fopen(log, "w");
-
-		assert_non_null(f);
-		fputs(out, f);
-		fclose(f);
-	}
-	free(out);
+	acl_write(e);
 	broker_start(e);
 	for (int i = 0; i < 100 && !port_open(port); i++)
 		usleep(50 * 1000);
@@ -315,7 +325,6 @@ test_retention(void **state)
 {
 	struct env *e = *state;
 	char at[64], args[128], *o;
-	json_t *r;
 	int st;
 
 	enroll(e, "P-old", "d-1", 60, "");
@@ -335,33 +344,19 @@ test_retention(void **state)
 	assert_int_equal(cli(e, NULL, "check-config"), 0);
 	hub_start(e);
 	/* The purge runs when the daemon starts, then daily. */
-	for (int i = 0; i < 100; i++) {
-		r = cli_json(e, "readings --patient P-old --json");
-		st = (int)json_array_size(r);
-		json_decref(r);
-		if (st == 0)
-			break;
+	for (int i = 0; i < 100 && cli_len(e, "readings --patient P-old --json") > 0; i++)
 		usleep(100 * 1000);
-	}
-	assert_int_equal(st, 0);
-	r = cli_json(e, "alerts --patient P-old --state all --json");
-	assert_int_equal(json_array_size(r), 0);
-	json_decref(r);
-	r = cli_json(e, "readings --patient P-new --json");
-	assert_int_equal(json_array_size(r), 1);
-	json_decref(r);
-	r = cli_json(e, "alerts --patient P-new --json");
-	assert_int_equal(json_array_size(r), 1);
-	json_decref(r);
+	assert_int_equal(cli_len(e, "readings --patient P-old --json"), 0);
+	assert_int_equal(cli_len(e, "alerts --patient P-old --state all --json"), 0);
+	assert_int_equal(cli_len(e, "readings --patient P-new --json"), 1);
+	assert_int_equal(cli_len(e, "alerts --patient P-new --json"), 1);
 	/* Audited with its counts; the unattributed quarantine entry is recent
 	 * and stays. */
 	o = run(&st, "%s -c %s audit 2>&1", hub_bin(), e->conf);
 	assert_non_null(strstr(o, "purge"));
 	assert_non_null(strstr(o, "readings 1, alerts 1, outbox 1, quarantine 0, patients 1;"));
 	free(o);
-	r = cli_json(e, "quarantine --json");
-	assert_int_equal(json_array_size(r), 1);
-	json_decref(r);
+	assert_int_equal(cli_len(e, "quarantine --json"), 1);
 }
 
 /* ---- logs ---- */

@@ -185,20 +185,9 @@ test_broker_restart_during_stream(void **state)
 	}
 	publisher_done(pub);
 	assert_int_equal(wait_stat(e, "readings", n * DEVICES, 120), n * DEVICES);
-	sleep(1);
-	assert_int_equal(stat_int(e, "readings"), n * DEVICES);
+	/* no more than that either: counted in the database once it stopped */
 	hub_stop(e);
 	check_exactly_once(e, n);
-}
-
-/* Lines of the hub's log that contain needle. */
-static int
-log_count(struct env *e, const char *needle)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/hub.log", e->dir);
-	return file_lines(path, needle, NULL);
 }
 
 static void
@@ -233,9 +222,9 @@ test_disk_full_stops_acks_and_recovers(void **state)
 	o = run(&st, "dd if=/dev/zero of=%s/filler bs=64k 2>/dev/null; sync", disk);
 	free(o);
 	pub = publisher(e, n, 20);
-	for (int i = 0; i < 60 && log_count(e, "cannot store the message") == 0; i++)
+	for (int i = 0; i < 60 && hub_log_lines(e, "cannot store the message", NULL) == 0; i++)
 		sleep(1);
-	assert_true(log_count(e, "cannot store the message") > 0);
+	assert_true(hub_log_lines(e, "cannot store the message", NULL) > 0);
 	held = stat_int(e, "readings");
 	sleep(3);
 	/* It stopped: nothing more is committed while the disk is full, and
@@ -249,8 +238,6 @@ test_disk_full_stops_acks_and_recovers(void **state)
 	assert_int_equal(unlink(cmd), 0);
 	publisher_done(pub);
 	assert_int_equal(wait_stat(e, "readings", n * DEVICES, 180), n * DEVICES);
-	sleep(1);
-	assert_int_equal(stat_int(e, "readings"), n * DEVICES);
 	hub_stop(e);
 	check_exactly_once(e, n);
 }
@@ -272,11 +259,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_disk_full_stops_acks_and_recovers, setup, teardown),
 	};
 
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
 	if (argc > 1 && strcmp(argv[1], "disk") == 0) {
 		require_root("the disk-full test (a tmpfs mount)");
-		return cmocka_run_group_tests(disk_tests, NULL, NULL);
+		return INTEG_RUN(disk_tests);
 	}
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

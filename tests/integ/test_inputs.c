@@ -46,16 +46,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-utc(char *buf, size_t len, long delta)
-{
-	time_t t = time(NULL) + delta;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The readings of patient (and metric, unless NULL) as `readings --json`. */
 static json_t *
 readings(struct env *e, const char *patient, const char *metric)
@@ -421,8 +411,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_value_precision, setup, teardown),
 	};
 
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

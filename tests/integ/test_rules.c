@@ -453,8 +453,7 @@ test_news2_default_window(void **state)
 /*
  * missing.any: silence of every metric since enrollment opens it (yellow
  * after D, red after D2); a reading of any metric is a normal one for it,
- * and clear_after of them clear it. A patient who keeps sending something
- * else than a given metric never gets it.
+ * and clear_after of them, of two different metrics, clear it.
  */
 static void
 test_missing_any(void **state)
@@ -462,24 +461,21 @@ test_missing_any(void **state)
 	struct env *e = *state;
 	json_t *a, *ev;
 	char id[16];
-	double start;
 
 	enroll_in(e, "M1", "any-1", "silent");
-	enroll_in(e, "M2", "any-2", "silent");
 	hub_start(e);
-	start = mono_now();
-	/* M2 sends a pulse, a temperature, ... every half second. */
-	for (int i = 1; mono_now() - start < 8; i++) {
-		char v[16];
-
-		snprintf(v, sizeof(v), "%d", 60 + i % 10);
-		/* measured now, which is after T */
-		reading(e, "any-2", i, -(long)(time(NULL) - T), i % 2 ? "pulse" : "resp_rate", v);
-		usleep(500 * 1000);
+	a = NULL;
+	for (double until = mono_now() + 15; mono_now() < until; usleep(200 * 1000)) {
+		a = alerts_of(e, "M1");
+		if (json_array_size(a) > 0)
+			break;
+		json_decref(a);
+		a = NULL;
 	}
-	a = one_alert(e, "M1");
-	assert_string_equal(field(a, "rule"), "missing.any");
-	snprintf(id, sizeof(id), "%s", field(a, "id"));
+	assert_non_null(a);
+	assert_int_equal(json_array_size(a), 1);
+	assert_string_equal(field(json_array_get(a, 0), "rule"), "missing.any");
+	snprintf(id, sizeof(id), "%s", field(json_array_get(a, 0), "id"));
 	json_decref(a);
 	ev = wait_event(e, id, "opened", 10);
 	assert_string_equal(jstr(ev, "severity"), "yellow");
@@ -487,8 +483,7 @@ test_missing_any(void **state)
 	ev = wait_event(e, id, "raised", 10);
 	assert_string_equal(jstr(ev, "severity"), "red");
 	json_decref(ev);
-	no_alert(e, "M2");
-	/* Two readings of two different metrics clear it. */
+	/* Two readings of two different metrics, measured now, clear it. */
 	reading(e, "any-1", 1, -(long)(time(NULL) - T), "temp", "37.0");
 	reading(e, "any-1", 2, -(long)(time(NULL) - T), "weight", "70.0");
 	ev = wait_event(e, id, "cleared", 10);
@@ -510,7 +505,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_news2_default_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_any, setup, teardown),
 	};
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

@@ -46,10 +46,8 @@ test_readings_stored(void **state)
 	json_t *r, *x;
 	char ts[32], doc[256];
 	time_t t = time(NULL) - 90, got;
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_at(ts, sizeof(ts), t);
 	enroll(e, "P1", "oxy-1", 2, "");
 	hub_start(e);
 	snprintf(doc, sizeof(doc), "{\"seq\": 1, \"ts\": \"%s\", \"metric\": \"spo2\", \"value\": 95,"
@@ -467,8 +465,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_gatt_and_acks_over_mqtt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_escalation_and_reminder, setup, teardown),
 	};
-	signal(SIGPIPE, SIG_IGN);
-	if (getenv("DHO_TEST_FILTER") != NULL)
-		cmocka_set_test_filter(getenv("DHO_TEST_FILTER"));
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

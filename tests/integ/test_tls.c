@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
 
 #include "harness.h"
 
@@ -148,19 +150,6 @@ tls_feed(struct tls_env *t)
 		usleep(100 * 1000);
 	}
 	fail_msg("the TLS alert feed did not subscribe");
-}
-
-static int
-wait_file_lines(const char *path, const char *a, const char *b, int want, int secs)
-{
-	int n = 0;
-
-	for (int i = 0; i < secs * 10; i++) {
-		if ((n = file_lines(path, a, b)) >= want)
-			return n;
-		usleep(100 * 1000);
-	}
-	return n;
 }
 
 /* Readings come in and alerts go out over TLS; the broker requires a
@@ -300,6 +289,102 @@ test_check_config_files(void **state)
 	assert_int_equal(cli(e, NULL, "check-config"), 0);
 }
 
+/* ---- webhooks over https ---- */
+
+/* Counts POSTs that reached the handler: only those that passed TLS. */
+static atomic_int https_posts;
+
+static enum MHD_Result
+https_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+             const char *version, const char *data, size_t *size, void **con_cls)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	(void)cls, (void)url, (void)method, (void)version, (void)data;
+	if (*con_cls == NULL) {
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (*size != 0) {
+		*size = 0;
+		return MHD_YES;
+	}
+	atomic_fetch_add(&https_posts, 1);
+	resp = MHD_create_response_from_buffer(2, "ok", MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static char *
+slurp(const char *dir, const char *name)
+{
+	char path[160], *buf;
+	long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A team's https webhook is verified: with webhook_ca = the CA that signed
+ * the receiver's certificate the event is delivered; a team whose
+ * webhook_ca is another CA gets nothing, and the log says why.
+ */
+static void
+test_https_webhook_ca(void **state)
+{
+	struct tls_env *t = *state;
+	struct env *e = t->e;
+	char *key = slurp(e->dir, "server.key"), *crt = slurp(e->dir, "server.crt");
+	char conf[1024];
+	int port = free_port();
+	struct MHD_Daemon *d;
+	json_t *r;
+
+	atomic_store(&https_posts, 0);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, (uint16_t)port, NULL,
+	                     NULL, https_handle, NULL, MHD_OPTION_HTTPS_MEM_KEY, key,
+	                     MHD_OPTION_HTTPS_MEM_CERT, crt, MHD_OPTION_END);
+	assert_non_null(d);
+	/* P1 is the hospital team's (trusted CA), P2 rana's (another CA). */
+	snprintf(conf, sizeof(conf), "sed -i -e 's|^\\[team:hospital-dho/mosjoen\\]$|&\\n"
+	         "webhook = https://localhost:%d/h\\nwebhook_ca = %s/ca.crt|' "
+	         "-e 's|^\\[team:home-nursing/rana\\]$|&\\nwebhook = https://localhost:%d/r\\n"
+	         "webhook_ca = %s/other.crt|' %s", port, e->dir, port, e->dir, e->conf);
+	free(run(NULL, "%s", conf));
+	assert_int_equal(cli(e, NULL, "check-config"), 0);
+	enroll(e, "P1", "oxy-1", 2, "");
+	enroll(e, "P2", "oxy-2", 2, "--team home-nursing/rana");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 80}");
+	assert_true(wait_file_lines(t->hub_log, "webhook https://localhost:", "/r failed", 1, 20) >= 1);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 80}");
+	for (int i = 0; i < 200 && atomic_load(&https_posts) < 1; i++)
+		usleep(100 * 1000);
+	assert_int_equal(atomic_load(&https_posts), 1);
+	assert_true(file_lines(t->hub_log, "/r failed: SSL certificate problem", NULL) >= 1);
+	/* The MQTT side of both went out all the same. */
+	r = cli_json(e, "stats --json");
+	assert_true(json_integer_value(json_object_get(r, "outbox_pending")) >= 1);
+	json_decref(r);
+	stop(&e->hub, SIGTERM);
+	MHD_stop_daemon(d);
+	free(key);
+	free(crt);
+}
+
 int
 main(void)
 {
@@ -309,6 +394,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tls_wrong_ca, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_client_certificate_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_config_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_https_webhook_ca, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -472,7 +472,7 @@ test_unknown_sections_and_keys(void **state)
 	expect_msg(&l, 3, "[hub] unknown key 'colour' (known: timezone, log_level)");
 	expect_msg(&l, 4, "unknown section [mqtt] (known: [hub], [broker], [store], [alerts], [http], "
 	           "[tenant:NAME], [team:KIND/NAME], [program:NAME], [input:NAME], [modbus:NAME])");
-	expect_msg(&l, 7, "[team:a/b] unknown key 'webhok' (known: escalate_to, webhook)");
+	expect_msg(&l, 7, "[team:a/b] unknown key 'webhok' (known: escalate_to, webhook, webhook_ca)");
 	expect_msg(&l, 12, "[modbus:m] unknown key 'registers.pulse' (known: url, unit_id, "
 	           "interval_s, device, register.METRIC)");
 	expect_msg(&l, 13, "section [hub:x] takes no name: write [hub]");

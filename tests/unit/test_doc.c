@@ -788,6 +788,64 @@ test_short_err(void **state)
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+/*
+ * A bridge's GATT envelope (contract 4.3): its seq and ts take the rules
+ * of a reading document, so a seq up to 2^64-1 is one seq everywhere, and
+ * the value's readings come out as items.
+ */
+static void
+test_gatt_envelope(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		int rc;
+		const char *reason;     /* in err, for a failure */
+	} bad[] = {
+		{ "not JSON", "{\"uuid\": ", DHO_EINVAL, "malformed JSON" },
+		{ "no hex", "{\"uuid\": \"2a35\"}", DHO_EINVAL, "needs string fields uuid and hex" },
+		{ "uuid a number", "{\"uuid\": 10805, \"hex\": \"1e\"}", DHO_EINVAL, "uuid and hex" },
+		{ "uuid not 16-bit", "{\"uuid\": \"12345\", \"hex\": \"1e\"}", DHO_EINVAL,
+		  "is not a 16-bit Bluetooth UUID" },
+		{ "hex odd", "{\"uuid\": \"2a35\", \"hex\": \"1e8\"}", DHO_EINVAL, "hex: 3 digits" },
+		{ "value short", "{\"uuid\": \"2a35\", \"hex\": \"1e8a\"}", DHO_EINVAL, "" },
+		{ "seq negative", "{\"seq\": -1, \"uuid\": \"2a35\", \"hex\": \"1e\"}", DHO_EINVAL,
+		  "is negative" },
+		{ "seq over 2^64-1", "{\"seq\": 18446744073709551616, \"uuid\": \"2a35\", \"hex\": \"1e\"}",
+		  DHO_EINVAL, "larger than 18446744073709551615" },
+		{ "bare date", "{\"ts\": \"2026-11-23\", \"uuid\": \"2a35\", \"hex\": \"1e\"}",
+		  DHO_EINVAL, "is not an RFC 3339 time" },
+		{ "ts ahead", "{\"ts\": \"2026-11-23T09:00:00Z\", \"uuid\": \"2a35\", \"hex\": \"1e\"}",
+		  DHO_ERANGE, "ahead of the hub's clock" },
+	};
+	/* 2A35 as in the reference, without the optional fields: 138/88 mmHg, MAP 120. */
+	static const char good[] = "{\"seq\": 18446744073709551615, \"ts\": \"2026-11-23T08:15:00Z\","
+	                           " \"uuid\": \"0x2A35\", \"hex\": \"008a0058007800\"}";
+	struct doc_result r;
+	char err[DHO_ERRLEN];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = doc_parse_gatt(bad[i].text, strlen(bad[i].text), NOW, &r, err, sizeof(err));
+
+		EXPECT(bad[i].name, rc == bad[i].rc);
+		EXPECT(bad[i].name, err[0] != '\0' && strstr(err, bad[i].reason) != NULL);
+		EXPECT(bad[i].name, r.n == 0);
+	}
+	assert_int_equal(doc_parse_gatt(good, strlen(good), NOW, &r, err, sizeof(err)), DHO_OK);
+	assert_string_equal(err, "");
+	assert_true(r.has_seq);
+	assert_true(r.seq == UINT64_MAX);
+	assert_int_equal(r.measured_at, TS_EXAMPLE);
+	assert_int_equal(r.n, 3);
+	for (size_t i = 0; i < r.n; i++) {
+		assert_true(r.items[i].ok);
+		assert_int_equal(r.items[i].r.measured_at, TS_EXAMPLE);
+	}
+	assert_string_equal(r.items[0].metric, "bp_sys");
+	assert_true(r.items[0].r.value == 138);
+}
+
 int
 main(void)
 {
@@ -807,6 +865,7 @@ main(void)
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_decimals_fallback),
 		cmocka_unit_test(test_short_err),
+		cmocka_unit_test(test_gatt_envelope),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
