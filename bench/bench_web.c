@@ -9,7 +9,9 @@
  * devices publish R readings a second (default 1,000) through the broker
  * to `run`, N nurses (default 50) each loop over their triage list
  * (GET /api/v1/alerts) and a 30-day chart of one of their patients
- * (GET /api/v1/patients/ID/readings?metric=spo2&since=...). Every two
+ * (GET /api/v1/patients/ID/readings?metric=spo2&since=...), with T ms
+ * (default 1,000) between one pair and the next; --think-ms 0 makes every
+ * nurse ask again at once, the machine's saturation point. Every two
  * seconds a reading below the red limit is published for a patient of the
  * first nurse's team, and the time until that nurse's event stream shows
  * the opened alert is the event latency.
@@ -18,7 +20,7 @@
  * ingest rate reached; docs/performance.md keeps the figures.
  *
  *   bench_web [--patients P] [--days D] [--per-day K] [--nurses N]
- *             [--seconds S] [--rate R]
+ *             [--seconds S] [--rate R] [--think-ms T]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -48,7 +50,7 @@
 #define LAT_MAX 200000
 
 static long opt_patients = 100000, opt_days = 30, opt_per_day = 4, opt_nurses = 50;
-static long opt_seconds = 30, opt_rate = 1000;
+static long opt_seconds = 30, opt_rate = 1000, opt_think_ms = 1000;
 static int web_port, mqtt_port;
 static volatile int stop_now;
 
@@ -231,8 +233,17 @@ login(struct nurse *u)
 	curl_easy_setopt(u->c, CURLOPT_HEADERFUNCTION, cookie_of);
 	curl_easy_setopt(u->c, CURLOPT_HEADERDATA, u);
 	curl_easy_setopt(u->c, CURLOPT_TIMEOUT, 60L);
-	if (curl_easy_perform(u->c) != CURLE_OK ||
-	    curl_easy_getinfo(u->c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+	/* The log-ins come while `run` starts on a large database: a 503
+	 * (the database busy) is tried again. */
+	for (int tries = 0; tries < 5; tries++) {
+		status = 0;
+		if (curl_easy_perform(u->c) == CURLE_OK)
+			curl_easy_getinfo(u->c, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 503)
+			break;
+		sleep(1);
+	}
+	if (status != 200) {
 		fprintf(stderr, "bench_web: nurse%02d cannot log in (%ld)\n", u->n, status);
 		exit(1);
 	}
@@ -263,6 +274,11 @@ nurse_loop(void *arg)
 		else if (u->nchart < sizeof(u->chart) / sizeof(u->chart[0]))
 			u->chart[u->nchart++] = t;
 		k++;
+		/* A nurse reads what she fetched before she fetches again; the
+		 * first pause is spread so that the nurses do not march in step. */
+		if (opt_think_ms > 0)
+			usleep((useconds_t)(k == 1 ? (opt_think_ms * 1000 * (u->n + 1)) / (opt_nurses + 1)
+			                           : opt_think_ms * 1000));
 	}
 	return NULL;
 }
@@ -401,7 +417,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: bench_web [--patients P] [--days D] [--per-day K] [--nurses N]\n"
-	           "                 [--seconds S] [--rate R]\n");
+	           "                 [--seconds S] [--rate R] [--think-ms T]\n");
 }
 
 int
@@ -410,7 +426,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "patients", 1, NULL, 'p' }, { "days", 1, NULL, 'd' }, { "per-day", 1, NULL, 'k' },
 		{ "nurses", 1, NULL, 'n' }, { "seconds", 1, NULL, 's' }, { "rate", 1, NULL, 'r' },
-		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+		{ "think-ms", 1, NULL, 't' }, { "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char dir[256], conf[512], db[600], text[2048], log[700];
 	struct nurse *us;
 	struct probe pr = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -432,6 +448,7 @@ main(int argc, char **argv)
 		case 'n': opt_nurses = (long)bench_count("--nurses", optarg, 1, 60); break;
 		case 's': opt_seconds = (long)bench_count("--seconds", optarg, 5, 3600); break;
 		case 'r': opt_rate = (long)bench_count("--rate", optarg, 1, 100000); break;
+		case 't': opt_think_ms = (long)bench_count("--think-ms", optarg, 0, 60000); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -505,8 +522,8 @@ main(int argc, char **argv)
 	else
 		after = before;
 	store_close(st);
-	printf("\nload for %ld s: %ld nurses, background ingest at %ld readings/s "
-	       "(%.0f/s stored)\n", opt_seconds, opt_nurses, opt_rate,
+	printf("\nload for %ld s: %ld nurses (%ld ms between requests), background ingest at "
+	       "%ld readings/s (%.0f/s stored)\n", opt_seconds, opt_nurses, opt_think_ms, opt_rate,
 	       (double)(after - before) / secs(bench_now_ns() - ingest_t0));
 	report("triage list (GET /alerts)", us, opt_nurses, false);
 	report("30-day chart (GET .../readings)", us, opt_nurses, true);

@@ -398,6 +398,18 @@ store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
+int
+store__step_done(sqlite3_stmt *s)
+{
+	return store_step_done(s);
+}
+
+void
+store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	store_col_text(s, i, dst, cap);
+}
+
 static int
 store_exec(struct store *st, const char *sql)
 {

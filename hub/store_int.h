@@ -21,5 +21,9 @@ sqlite3_stmt *store__stmt(struct store *st, int slot, const char *sql);
 sqlite3 *store__db(struct store *st);
 /* A SQLite result code as a DHO_* code. */
 int store__rc(int rc);
+/* Steps a statement that returns no rows and resets it. */
+int store__step_done(sqlite3_stmt *s);
+/* Copies text column i into dst (cap bytes), cut to fit; "" for NULL. */
+void store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap);
 
 #endif

@@ -23,7 +23,7 @@ enum web_sql {
 	W_USER_TOTP_USE,
 	W_SESS_ADD, W_SESS_GET, W_SESS_TOUCH, W_SESS_DEL, W_SESS_DEL_USER, W_SESS_PURGE,
 	W_FAIL_ADD, W_FAIL_USER, W_FAIL_ADDR, W_FAIL_CLEAR,
-	W_TRIAGE, W_TRIAGE_AFTER, W_HELD, W_COUNTS, W_CANDIDATES, W_EVENTS, W_OUTBOX_LAST,
+	W_TRIAGE, W_TRIAGE_ANY, W_HELD, W_COUNTS, W_CANDIDATES, W_EVENTS, W_OUTBOX_LAST,
 	W_OUTBOX_SINCE,
 	W_COUNT_
 };
@@ -35,7 +35,7 @@ _Static_assert(W_COUNT_ <= 32, "store_web.c has slots 0-31 (store_int.h)");
  * the cursor: severity descending, then state, opened_at and id ascending. */
 #define TRIAGE_WHERE "team IN (SELECT value FROM json_each(?1))" \
 	" AND (?2 IS NULL OR patient = ?2)" \
-	" AND (?3 = -2 OR (?3 = -1 AND state != 2) OR state = ?3)"
+	" AND (?5 IS NULL OR (-severity, state, opened_at, id) > (-?5, ?6, ?7, ?8))"
 #define TRIAGE_ORDER " ORDER BY severity DESC, state, opened_at, id LIMIT ?4"
 
 static const char *const web_sql_text[W_COUNT_] = {
@@ -56,9 +56,11 @@ static const char *const web_sql_text[W_COUNT_] = {
 	[W_FAIL_USER] = "SELECT count(*), min(at) FROM login_failures WHERE user = ?1 AND at >= ?2",
 	[W_FAIL_ADDR] = "SELECT count(*), min(at) FROM login_failures WHERE addr = ?1 AND at >= ?2",
 	[W_FAIL_CLEAR] = "DELETE FROM login_failures WHERE user = ?1 OR at < ?2",
-	[W_TRIAGE] = "SELECT id FROM alerts WHERE " TRIAGE_WHERE TRIAGE_ORDER,
-	[W_TRIAGE_AFTER] = "SELECT id FROM alerts WHERE " TRIAGE_WHERE
-		" AND (-severity, state, opened_at, id) > (-?5, ?6, ?7, ?8)" TRIAGE_ORDER,
+	/* The literal state != 2 lets SQLite use the partial index
+	 * alerts_triage: the unresolved alerts of each team, in triage order. */
+	[W_TRIAGE] = "SELECT id FROM alerts WHERE state != 2 AND " TRIAGE_WHERE TRIAGE_ORDER,
+	[W_TRIAGE_ANY] = "SELECT id FROM alerts WHERE (?3 = -2 OR state = ?3) AND " TRIAGE_WHERE
+		TRIAGE_ORDER,
 	[W_HELD] = "SELECT 1 FROM alerts WHERE patient = ?1 AND state != 2"
 		" AND team IN (SELECT value FROM json_each(?2)) LIMIT 1",
 	[W_COUNTS] = "SELECT severity, count(*) FROM alerts WHERE patient = ?1 AND state != 2"
@@ -80,37 +82,15 @@ web_stmt(struct store *st, enum web_sql id)
 	return store__stmt(st, (int)id, web_sql_text[id]);
 }
 
-static int
-web_done(sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? DHO_OK : store__rc(rc);
-}
-
 /* A change of exactly one row, or DHO_ENOTFOUND. */
 static int
 web_one_change(struct store *st, sqlite3_stmt *s)
 {
-	int rc = web_done(s);
+	int rc = store__step_done(s);
 
 	if (rc == DHO_OK && sqlite3_changes(store__db(st)) == 0)
 		rc = DHO_ENOTFOUND;
 	return rc;
-}
-
-static void
-web_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	size_t n = t ? strlen((const char *)t) : 0;
-
-	if (n >= cap)
-		n = cap - 1;
-	if (n)
-		memcpy(dst, t, n);
-	dst[n] = '\0';
 }
 
 /* A JSON array text of list (malloc'd), bound for json_each(). */
@@ -169,11 +149,11 @@ static void
 web_row_user(sqlite3_stmt *s, struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	web_col_text(s, 0, u->name, sizeof(u->name));
-	web_col_text(s, 1, u->role, sizeof(u->role));
+	store__col_text(s, 0, u->name, sizeof(u->name));
+	store__col_text(s, 1, u->role, sizeof(u->role));
 	web_teams_split((const char *)sqlite3_column_text(s, 2), u);
-	web_col_text(s, 3, u->hash, sizeof(u->hash));
-	web_col_text(s, 4, u->totp_secret, sizeof(u->totp_secret));
+	store__col_text(s, 3, u->hash, sizeof(u->hash));
+	store__col_text(s, 4, u->totp_secret, sizeof(u->totp_secret));
 	u->totp_last = sqlite3_column_int64(s, 5);
 	u->disabled = sqlite3_column_int(s, 6) != 0;
 	u->created_at = sqlite3_column_int64(s, 7);
@@ -196,7 +176,7 @@ store_user_add(struct store *st, const struct store_user *u)
 	sqlite3_bind_int64(s, 6, u->totp_last);
 	sqlite3_bind_int(s, 7, u->disabled);
 	sqlite3_bind_int64(s, 8, u->created_at);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 int
@@ -297,7 +277,7 @@ store_session_add(struct store *st, const char *hash, const struct store_session
 	sqlite3_bind_text(s, 2, se->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, se->csrf, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 4, se->created_at);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 int
@@ -312,8 +292,8 @@ store_session_get(struct store *st, const char *hash, struct store_session *out)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
-		web_col_text(s, 0, out->user, sizeof(out->user));
-		web_col_text(s, 1, out->csrf, sizeof(out->csrf));
+		store__col_text(s, 0, out->user, sizeof(out->user));
+		store__col_text(s, 1, out->csrf, sizeof(out->csrf));
 		out->created_at = sqlite3_column_int64(s, 2);
 		out->last_at = sqlite3_column_int64(s, 3);
 	}
@@ -330,7 +310,7 @@ store_session_touch(struct store *st, const char *hash, dho_time_t at)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, at);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 int
@@ -341,7 +321,7 @@ store_session_delete(struct store *st, const char *hash)
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 int
@@ -352,7 +332,7 @@ store_session_delete_user(struct store *st, const char *user)
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 int
@@ -364,7 +344,7 @@ store_session_purge(struct store *st, dho_time_t idle_before, dho_time_t max_bef
 		return DHO_EIO;
 	sqlite3_bind_int64(s, 1, idle_before);
 	sqlite3_bind_int64(s, 2, max_before);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 /* ---- failed log-ins ---- */
@@ -379,7 +359,7 @@ store_login_fail_add(struct store *st, const char *user, const char *addr, dho_t
 	sqlite3_bind_int64(s, 1, at);
 	sqlite3_bind_text(s, 2, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, addr, -1, SQLITE_STATIC);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 static int
@@ -423,7 +403,7 @@ store_login_fail_clear(struct store *st, const char *user, dho_time_t before)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, before);
-	return web_done(s);
+	return store__step_done(s);
 }
 
 /* ---- the views of a nurse's scope ---- */
@@ -449,7 +429,7 @@ int
 store_alert_triage(struct store *st, const struct store_triage_filter *f, store_alert_cb cb,
                    void *ctx)
 {
-	sqlite3_stmt *s = web_stmt(st, f->after ? W_TRIAGE_AFTER : W_TRIAGE);
+	sqlite3_stmt *s = web_stmt(st, f->state == -1 ? W_TRIAGE : W_TRIAGE_ANY);
 	char *teams = web_json_list(f->teams, f->nteams);
 	int64_t *ids = NULL;
 	size_t n = 0;
@@ -466,7 +446,8 @@ store_alert_triage(struct store *st, const struct store_triage_filter *f, store_
 	sqlite3_bind_text(s, 1, teams, -1, SQLITE_STATIC);
 	if (f->patient)
 		sqlite3_bind_text(s, 2, f->patient, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, f->state);
+	if (f->state != -1)
+		sqlite3_bind_int(s, 3, f->state);
 	sqlite3_bind_int(s, 4, limit);
 	if (f->after) {
 		sqlite3_bind_int(s, 5, f->after->severity);
@@ -566,7 +547,7 @@ store_patient_candidates(struct store *st, const char *const *tenants, size_t nt
 			ids = grown;
 			cap = ncap;
 		}
-		web_col_text(s, 0, ids[n++], sizeof(ids[0]));
+		store__col_text(s, 0, ids[n++], sizeof(ids[0]));
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {

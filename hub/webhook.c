@@ -178,8 +178,8 @@ webhook_post(struct hub_hooks *w, struct webhook_queue *q, char *body)
 	curl_easy_setopt(q->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(q->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	/* An https receiver's certificate and host name are verified
-	 * (libcurl's defaults, never turned off), against the team's
-	 * webhook_ca when it names one. */
+	 * (libcurl's defaults, never turned off), against the team's CA file
+	 * when it names one. */
 	if (q->ca[0] != '\0')
 		curl_easy_setopt(q->curl, CURLOPT_CAINFO, q->ca);
 	if (curl_multi_add_handle(w->multi, q->curl) != CURLM_OK) {

@@ -276,9 +276,14 @@ api_session_post(struct web_req *r)
 	    store_login_fail_clear(r->st, user, r->now - API_THROTTLE_WINDOW) != DHO_OK ||
 	    store_session_purge(r->st, r->now - r->w->cfg->http_session_idle,
 	                        r->now - r->w->cfg->http_session_max) != DHO_OK ||
-	    web_audit(r, r->user.name, "login", r->user.name, detail) != DHO_OK ||
 	    store_commit(r->st) != DHO_OK) {
 		store_rollback(r->st);
+		api_db_error(r);
+		goto out;
+	}
+	/* No cookie leaves before the log-in is in the audit log. */
+	if (web_audit(r, r->user.name, "login", r->user.name, detail) != DHO_OK) {
+		store_session_delete(r->st, r->sess_hash);
 		api_db_error(r);
 		goto out;
 	}
@@ -325,23 +330,27 @@ api_alert_doc(const struct alert *a)
 	return alert_event_object(a, a->last_event, a->updated_at);
 }
 
-/* Audits rows read rows of what (alert ids "A17" or patient ids) in one
- * transaction. */
+/* Audits the reads of ids (alert ids "A17" or patient ids) by r's user,
+ * one row each, committed before the answer leaves. */
 static int
 api_audit_reads(struct web_req *r, json_t *ids)
 {
-	size_t i;
+	size_t n = json_array_size(ids), i;
+	struct store_audit *rows = calloc(n ? n : 1, sizeof(*rows));
 	json_t *v;
-	int rc = store_begin(r->st);
+	int rc;
 
+	if (rows == NULL)
+		return DHO_ENOMEM;
 	json_array_foreach(ids, i, v) {
-		if (rc == DHO_OK)
-			rc = web_audit(r, NULL, "read", json_string_value(v), r->url);
+		rows[i].at = r->now;
+		rows[i].actor = r->user.name;
+		rows[i].action = "read";
+		rows[i].object = json_string_value(v);
+		rows[i].detail = r->url;
 	}
-	if (rc == DHO_OK)
-		rc = store_commit(r->st);
-	if (rc != DHO_OK)
-		store_rollback(r->st);
+	rc = journal_write(r->w->journal, rows, n);
+	free(rows);
 	return rc;
 }
 

@@ -157,9 +157,7 @@ web_audit(struct web_req *r, const char *actor, const char *action, const char *
 	struct store_audit a = { r->now, actor ? actor : r->user.name, action, object,
 	                         detail ? detail : "" };
 
-	if (web_borrow(r) != DHO_OK)
-		return DHO_EIO;
-	return store_audit_add(r->st, &a);
+	return journal_write(r->w->journal, &a, 1);
 }
 
 /* ---- the gate ---- */
@@ -482,7 +480,9 @@ web_mhd_log(void *cls, const char *fmt, va_list ap)
 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
+	/* libmicrohttpd quotes the request's URL in `...': it may hold a
+	 * patient id, which stays out of the log. */
+	msg[strcspn(msg, "\n`")] = '\0';
 	log_warnx("http: %s", msg);
 }
 
@@ -529,8 +529,11 @@ web_run(const struct config *cfg, const char *db_path)
 	                 MHD_USE_ERROR_LOG;
 	sigset_t set;
 	struct MHD_OptionItem tls_opts[3] = { { MHD_OPTION_END, 0, NULL } };
+	enum log_level level;
 
 	memset(&w, 0, sizeof(w));
+	if (log_parse_level(cfg->log_level, &level) == 0)
+		log_set_level(level);
 	w.cfg = cfg;
 	w.db_path = db_path;
 	pthread_mutex_init(&w.pool_lock, NULL);
@@ -565,6 +568,10 @@ web_run(const struct config *cfg, const char *db_path)
 			log_error("web: %s", err);
 			goto out;
 		}
+	}
+	if (journal_new(&w, &w.journal) != DHO_OK) {
+		log_error("web: cannot start the audit journal");
+		goto out;
 	}
 	if (sse_new(&w, &w.sse) != DHO_OK) {
 		log_error("web: cannot start the event streams");
@@ -627,6 +634,7 @@ web_run(const struct config *cfg, const char *db_path)
 	rc = 0;
 out:
 	sse_free(w.sse);
+	journal_free(w.journal);
 	web_close_pool(&w);
 	free(cert);
 	free(key);

@@ -349,6 +349,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct sse_client *c = cls;
 	struct sse *s = c->s;
 	struct timespec ts;
+	int64_t floor = 0, before;
 	bool gap;
 
 	(void)pos;
@@ -361,6 +362,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		}
 		gap = c->last < s->floor;
+		floor = s->floor;
 		if (!gap) {
 			/* The ring's events after c->last, oldest first. */
 			for (size_t k = s->count; k > 0; k--) {
@@ -386,8 +388,14 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		pthread_mutex_unlock(&s->lock);
 		if (sse_gone(c))
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (gap)
+		if (gap) {
+			before = c->last;
 			sse_catch_up(c);
+			/* Nothing in the store after c->last (deleted by retention,
+			 * or the store failed): go on from the ring. */
+			if (c->last == before)
+				c->last = floor;
+		}
 	}
 }
 

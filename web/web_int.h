@@ -32,6 +32,7 @@
 #define WEB_COOKIE "dhohub_session"
 
 struct sse;
+struct journal;
 
 struct web_pool_slot {
 	struct store *st;
@@ -50,6 +51,7 @@ struct web {
 	pthread_cond_t pool_cond;
 	struct web_pool_slot pool[WEB_POOL];
 	struct sse *sse;
+	struct journal *journal;
 };
 
 /* What a route's path parameter names; the gate loads it and checks scope. */
@@ -116,9 +118,18 @@ void web_error(struct web_req *r, unsigned status, const char *msg);
 void web_headers(struct web *w, struct MHD_Response *resp, bool page);
 /* A query parameter, or NULL. */
 const char *web_arg(struct web_req *r, const char *name);
-/* Writes an audit row as r's user (or actor when r has none). */
+/* Writes an audit row as r's user (or actor when r has none), through the
+ * journal: it returns when the row is committed. */
 int web_audit(struct web_req *r, const char *actor, const char *action, const char *object,
               const char *detail);
+
+/* ---- journal.c: audit rows with group commit ---- */
+int journal_new(struct web *w, struct journal **out);
+/* Writes what is queued, then frees j. */
+void journal_free(struct journal *j);
+/* Queues n rows (copied) and waits until the batch that holds them is
+ * committed; its result. */
+int journal_write(struct journal *j, const struct store_audit *rows, size_t n);
 
 /* ---- scope.c: the one place that decides what a user sees ---- */
 bool scope_alert(struct web_req *r, const struct alert *a);

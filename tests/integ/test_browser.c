@@ -2,9 +2,10 @@
  * test_browser.c: the nurses' workspace in a real browser. A real
  * Mosquitto, `dhohub run` and `dhohub web` on one database; patients and
  * readings that give alerts to two teams; then Debian's headless Chromium,
- * driven by puppeteer-core (tests/browser/workspace.js), logs a nurse in,
+ * driven by puppeteer-core (tests/browser), logs a nurse in,
  * checks her triage list, acks, watches a second session follow without a
- * reload, and draws a patient's chart. Screenshots go to
+ * reload, and draws a patient's chart; and an escalation moves an alert
+ * from one nurse's live page to another's. Screenshots go to
  * $DHO_BROWSER_SHOTS (<build>/browser-shots).
  *
  * A missing chromium, node or tests/browser/node_modules (make deps) fails
@@ -111,6 +112,36 @@ web_start(struct env *e, int port)
 }
 
 /*
+ * Runs tests/browser/SCRIPT against the workspace on port, with extra
+ * (VAR=value words for the shell) in its environment; prints its checks
+ * and fails the test, with the web process's log, when any failed.
+ */
+static void
+browser_run(struct env *e, int port, const char *script, const char *extra)
+{
+	const char *src = getenv("DHO_SOURCE_DIR");
+	const char *shots = getenv("DHO_BROWSER_SHOTS");
+	int st;
+	char *o;
+
+	assert_non_null(src);
+	assert_non_null(shots);
+	o = run(&st, "cd %s/tests/browser && DHO_URL=http://127.0.0.1:%d DHO_PASSWORD='" PASSWORD "' "
+	        "DHO_SHOTS=%s DHO_TMP=%s CHROMIUM_BIN=%s %s node %s >%s/browser.log 2>&1",
+	        src, port, shots, e->dir, chromium_bin(), extra, script, e->dir);
+	free(o);
+	o = run(NULL, "cat %s/browser.log", e->dir);
+	fprintf(stderr, "%s", o);
+	free(o);
+	if (st != 0) {
+		o = run(NULL, "tail -n 40 %s/web.log", e->dir);
+		fprintf(stderr, "--- web.log ---\n%s", o);
+		free(o);
+		fail_msg("%s failed (exit %d); screenshots in %s", script, st, shots);
+	}
+}
+
+/*
  * The scene: Kari and Anne work in the hospital's DHO team; Ola in home
  * nursing. P-1001 has six days of SpO2 with a night and a day without a
  * reading, then falls to 86 (red); P-1002 has a yellow SpO2 and a yellow
@@ -129,6 +160,9 @@ scene(struct env *e)
 	user_add(e, "kari", "hospital-dho/mosjoen");
 	user_add(e, "anne", "hospital-dho/mosjoen");
 	user_add(e, "ola", "home-nursing/vefsn");
+	/* Tove has a TOTP secret: the form must ask her for a code. */
+	user_add(e, "tove", "hospital-dho/mosjoen");
+	assert_int_equal(cli(e, NULL, "user totp tove"), 0);
 	hub_start(e);
 
 	for (double h = 6 * 24; h > 2; h -= 4) {
@@ -154,16 +188,13 @@ test_workspace_in_chromium(void **state)
 {
 	struct env *e = *state;
 	int port = free_port();
-	char conf[128], cmd[2048], expected[160];
-	const char *src = getenv("DHO_SOURCE_DIR");
-	const char *shots = getenv("DHO_BROWSER_SHOTS");
+	char conf[128], expected[160], extra[256];
 	json_t *acked, *a;
 	size_t i;
-	int st, n;
+	int n;
 	char *o;
 
 	require_tools();
-	assert_non_null(shots);
 	snprintf(conf, sizeof(conf), "[http]\nlisten = 127.0.0.1:%d\n", port);
 	env_conf_append(e, conf);
 
@@ -187,22 +218,8 @@ test_workspace_in_chromium(void **state)
 	free(o);
 
 	web_start(e, port);
-	snprintf(cmd, sizeof(cmd),
-	         "cd %s/tests/browser && DHO_URL=http://127.0.0.1:%d DHO_PASSWORD='" PASSWORD "' "
-	         "DHO_EXPECTED=%s DHO_SHOTS=%s DHO_TMP=%s CHROMIUM_BIN=%s "
-	         "node workspace.js >%s/browser.log 2>&1",
-	         src, port, expected, shots, e->dir, chromium_bin(), e->dir);
-	o = run(&st, "%s", cmd);
-	free(o);
-	o = run(NULL, "cat %s/browser.log", e->dir);
-	fprintf(stderr, "%s", o);
-	free(o);
-	if (st != 0) {
-		o = run(NULL, "tail -n 40 %s/web.log", e->dir);
-		fprintf(stderr, "--- web.log ---\n%s", o);
-		free(o);
-		fail_msg("the browser test failed (exit %d); screenshots in %s", st, shots);
-	}
+	snprintf(extra, sizeof(extra), "DHO_EXPECTED=%s", expected);
+	browser_run(e, port, "workspace.js", extra);
 
 	/* The ack the page sent is the hub's: by the logged-in nurse, and out
 	 * on the team's MQTT topic. */
@@ -218,6 +235,39 @@ test_workspace_in_chromium(void **state)
 	assert_true(n >= 1);
 	assert_true(wait_alert_lines(e, "\"acked\"", "\"kari\"", 1, 10) >= 1);
 
+	stop(&web_pid, SIGTERM);
+}
+
+/*
+ * An escalation seen from both sides: Ola's home nursing patient gets a
+ * yellow alert while Ola's and Kari's pages are open; nobody acks it in
+ * ack_s.yellow, it moves to Kari's hospital team, and both pages follow.
+ */
+static void
+test_escalation_in_chromium(void **state)
+{
+	struct env *e = *state;
+	int port = free_port();
+	char conf[128], extra[256];
+	json_t *l;
+
+	require_tools();
+	snprintf(conf, sizeof(conf), "[http]\nlisten = 127.0.0.1:%d\n\n[alerts]\nack_s.yellow = 8\n", port);
+	env_conf_append(e, conf);
+	enroll(e, "P-2001", "oxy-21", 20, "");          /* home nursing's now */
+	user_add(e, "kari", "hospital-dho/mosjoen");
+	user_add(e, "ola", "home-nursing/vefsn");
+	hub_start(e);
+	web_start(e, port);
+	snprintf(extra, sizeof(extra), "DHO_MQTT_PORT=%d DHO_READING_TOPIC=dho/v1/vefsn/dev/oxy-21/reading",
+	         e->port);
+	browser_run(e, port, "escalation.js", extra);
+
+	/* What the pages showed is the hub's state: escalated to the hospital. */
+	l = cli_json(e, "alerts --team hospital-dho/mosjoen --json");
+	assert_int_equal(json_array_size(l), 1);
+	assert_true(json_integer_value(json_object_get(json_array_get(l, 0), "level")) >= 1);
+	json_decref(l);
 	stop(&web_pid, SIGTERM);
 }
 
@@ -242,6 +292,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_workspace_in_chromium, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_escalation_in_chromium, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

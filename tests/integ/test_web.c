@@ -64,6 +64,31 @@ struct reply {
 
 /* ---- the web process ---- */
 
+/* The running test's processes, for the teardown after a failure (a
+ * failed assertion leaves the test before its env_free()). */
+static struct web *live_web;
+static struct env *live_env;
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (live_web != NULL && live_web->pid > 0) {
+		kill(live_web->pid, SIGKILL);
+		waitpid(live_web->pid, NULL, 0);
+		live_web->pid = -1;
+	}
+	if (live_env != NULL) {
+		stop(&live_env->hub, SIGKILL);
+		stop(&live_env->sub, SIGTERM);
+		stop(&live_env->broker, SIGTERM);
+		fprintf(stderr, "kept %s\n", live_env->dir);
+	}
+	live_web = NULL;
+	live_env = NULL;
+	return 0;
+}
+
 static void
 web_start(struct web *w, struct env *e)
 {
@@ -71,6 +96,8 @@ web_start(struct web *w, struct env *e)
 	char *argv[] = { (char *)hub_bin(), "-c", e->conf, "web", NULL };
 
 	w->e = e;
+	live_web = w;
+	live_env = e;
 	w->port = free_port();
 	snprintf(listen, sizeof(listen), "[http]\nlisten = 127.0.0.1:%d\n", w->port);
 	env_conf_append(e, listen);
@@ -537,6 +564,8 @@ test_login_and_throttling(void **state)
 	expect(http(&w, &u, "GET", "/api/v1/session", NULL, NULL), 401, "after log-out");
 
 	web_stop(&w);
+	live_web = NULL;
+	live_env = NULL;
 	env_free(e);
 }
 
@@ -686,6 +715,8 @@ test_scope_actions_audit(void **state)
 	assert_int_equal(json_array_size(json_object_get(r->json, "items")), 2);
 
 	web_stop(&w);
+	live_web = NULL;
+	live_env = NULL;
 	env_free(e);
 }
 
@@ -790,6 +821,8 @@ test_events(void **state)
 	stream_close(&s);
 	stream_close(&s2);
 	stream_close(&s3);
+	live_web = NULL;
+	live_env = NULL;
 	env_free(e);
 }
 
@@ -813,6 +846,8 @@ test_tls(void **state)
 	         e->dir);
 	/* web_start() appends [http] listen: the keys must share the section. */
 	w.e = e;
+	live_web = &w;
+	live_env = e;
 	/* web serves only an existing database; user add creates it. */
 	user_add(&w, "kari", "nurse", HOME);
 	w.port = free_port();
@@ -848,6 +883,8 @@ test_tls(void **state)
 			fail_msg("plain HTTP answered on the HTTPS port");
 	}
 	web_stop(&w);
+	live_web = NULL;
+	live_env = NULL;
 	env_free(e);
 }
 
@@ -855,10 +892,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_login_and_throttling),
-		cmocka_unit_test(test_scope_actions_audit),
-		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_tls),
+		cmocka_unit_test_teardown(test_login_and_throttling, teardown),
+		cmocka_unit_test_teardown(test_scope_actions_audit, teardown),
+		cmocka_unit_test_teardown(test_events, teardown),
+		cmocka_unit_test_teardown(test_tls, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -25,6 +25,7 @@ const App = {
   days: 7,
   lastLoad: null,
   charts: [],          /* [uPlot, its element] on the patient view */
+  moved: [],           /* alerts that escalated away from the nurse's teams */
 };
 
 /* ---------- small helpers ---------- */
@@ -251,6 +252,7 @@ function askNote(kind, a) {
     h("div", { class: "row" },
       h("button", { type: "button", value: "cancel", onclick: () => dlg.close() }, t("cancel")),
       submit));
+  area.addEventListener("input", () => { err.textContent = ""; });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const note = area.value.trim();
@@ -263,7 +265,12 @@ function askNote(kind, a) {
   });
   const opener = document.activeElement;
   dlg.replaceChildren(form);
-  dlg.onclose = () => { if (opener && document.contains(opener)) opener.focus(); };
+  /* Back where the nurse was; a resolved alert has left the list, so then
+   * to the list itself. */
+  dlg.onclose = () => {
+    if (opener && document.contains(opener)) opener.focus();
+    else main().focus();
+  };
   dlg.showModal();
   area.focus();
 }
@@ -378,16 +385,50 @@ function startEvents() {
   const es = new EventSource("/api/v1/events");
   App.events = es;
   es.addEventListener("open", () => { setLive(true); scheduleRefresh(); });
-  es.addEventListener("error", () => setLive(false));
+  es.addEventListener("error", () => {
+    setLive(false);
+    /* EventSource retries by itself after a dropped connection, but gives
+     * up on an answer that is not a stream (401 when the session ended,
+     * 503 when the server has too many streams): a request tells which,
+     * and the stream is opened again a little later. */
+    if (es.readyState !== EventSource.CLOSED) return;
+    App.events = null;
+    setTimeout(async () => {
+      if (!App.me) return;
+      await refresh();
+      if (App.me) startEvents();
+    }, 5000);
+  });
   es.addEventListener("alert", (ev) => {
     let d = null;
     try { d = JSON.parse(ev.data); } catch (e) { return; }
     if (!d || !d.id) return;
     App.changed.add(d.id);
+    movedAway(d);
     if (d.event === "opened") announce(t("new_alert", { what: sevAlert(d.severity).toLowerCase(), id: d.id }));
     else announce(t("changed_alert", { id: d.id, what: t("ev_" + d.event, { by: "", team: "" }).trim() }));
     scheduleRefresh();
   });
+}
+
+/* An alert that escalated to a team that is not hers leaves her list: she
+ * is told where it went, so that she does not lose track of it. */
+function movedAway(d) {
+  if (d.event !== "escalated" || !d.team || (App.me.teams || []).includes(d.team)) return;
+  const was = App.alerts.find((a) => a.id === d.id);
+  if (!was || App.moved.some((m) => m.id === d.id)) return;
+  App.moved.push({ id: d.id, patient: was.patient, severity: was.severity, team: d.team, at: new Date().toISOString() });
+}
+
+function movedEl() {
+  return h("div", { id: "moved", role: "status" }, App.moved.map((m) =>
+    h("p", { class: "moved", dataset: { moved: m.id } },
+      sevBadgeSmall(m.severity), " ",
+      t("moved", { id: m.id, patient: m.patient, team: I18N.team(m.team), time: I18N.when(m.at) }), " ",
+      h("button", { type: "button", class: "secondary", onclick: () => {
+        App.moved = App.moved.filter((x) => x.id !== m.id);
+        document.getElementById("moved").replaceWith(movedEl());
+      } }, t("dismiss")))));
 }
 
 function stopEvents() {
@@ -513,13 +554,14 @@ function renderTriage(list, ds) {
   document.title = "dhohub · " + t("triage") + (App.counts.length ? ` (${App.counts.length})` : "");
   let root = document.getElementById("triage");
   if (!root) {
-    root = h("div", { id: "triage" }, h("div", { id: "counts" }), filtersEl(),
+    root = h("div", { id: "triage" }, h("div", { id: "counts" }), h("div", { id: "moved" }), filtersEl(),
       h("h2", { class: "sr", id: "list-title" }, t("triage")), h("div", { id: "list" }));
     main().replaceChildren(root);
   }
   const counts = countsEl(App.counts);
   counts.id = "counts";
   document.getElementById("counts").replaceWith(counts);
+  document.getElementById("moved").replaceWith(movedEl());
   const old = new Map([...root.querySelectorAll("#alerts > [data-alert]")].map((e) => [e.dataset.alert, e]));
   const items = list.map((a, i) => {
     const o = old.get(a.id);
