@@ -168,8 +168,13 @@ test_broker_acl(void **state)
 	pid_t own_sub = -1, other_sub = -1;
 	int port, st;
 
-	port = acl_broker(e, "hubpw");
-	/* Nothing enrolled yet: no ACL to write. */
+	/* The hub sends the first line of its password_file only (issue 17):
+	 * a second line must not become part of the password. */
+	port = acl_broker(e, "hubpw\nnot-part-of-the-password");
+	/* A patient but no device assigned yet: no ACL to write. (Without
+	 * any database, broker-acl refuses the missing file instead.) */
+	assert_int_equal(cli(e, NULL, "patient add P0 --tenant vefsn --program copd "
+	                     "--discharged 2026-01-01"), 0);
 	st = cli(e, &out, "broker-acl");
 	assert_int_equal(st, 1);
 	assert_string_equal(out, "");
