@@ -397,5 +397,5 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_https_webhook_ca, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }
