@@ -93,13 +93,35 @@ alert_number(double value, int decimals, bool exact)
 	return json_real(strtod(buf, NULL));
 }
 
-static void
+/* Sets key to v, taking v. false when v is NULL (an allocation failed, or
+ * a text is not UTF-8) or the set failed: the caller drops the whole
+ * document, so that no event leaves without one of its fields. */
+static bool
+alert_set(json_t *o, const char *key, json_t *v)
+{
+	return v != NULL && json_object_set_new(o, key, v) == 0;
+}
+
+static bool
 alert_set_time(json_t *o, const char *key, dho_time_t t)
 {
 	char buf[TIMEFMT_LEN];
 
 	timefmt_format(t, buf);
-	json_object_set_new(o, key, json_string(buf));
+	return alert_set(o, key, json_string(buf));
+}
+
+static json_t *
+alert_news2_object(const struct alert *a)
+{
+	json_t *n = json_object();
+
+	if (n != NULL && (!alert_set(n, "total", json_integer(a->news2_total)) ||
+	                  !alert_set(n, "risk", json_string(a->news2_risk)))) {
+		json_decref(n);
+		return NULL;
+	}
+	return n;
 }
 
 static json_t *
@@ -107,39 +129,36 @@ alert_event_build(const struct alert *a, const char *event, dho_time_t at, bool 
 {
 	char id[32];
 	json_t *o = json_object();
+	bool ok;
 
 	if (o == NULL)
 		return NULL;
 	alert_format_id(a->id, id, sizeof(id));
-	json_object_set_new(o, "id", json_string(id));
-	json_object_set_new(o, "event", json_string(event));
-	json_object_set_new(o, "patient", json_string(a->patient));
-	json_object_set_new(o, "tenant", json_string(a->tenant));
-	json_object_set_new(o, "team", json_string(a->team));
-	json_object_set_new(o, "severity", json_string(alert_severity_name(a->severity)));
-	json_object_set_new(o, "rule", json_string(a->rule));
-	json_object_set_new(o, "state", json_string(alert_state_name(a->state)));
-	json_object_set_new(o, "level", json_integer(a->level));
-	json_object_set_new(o, "cleared", json_boolean(a->cleared));
-	if (a->metric[0] != '\0') {
-		json_object_set_new(o, "metric", json_string(a->metric));
-		json_object_set_new(o, "value", alert_number(a->value, a->decimals, exact));
-		json_object_set_new(o, "unit", json_string(a->unit));
-		alert_set_time(o, "measured_at", a->measured_at);
-	}
-	alert_set_time(o, "opened_at", a->opened_at);
-	alert_set_time(o, "at", at);
-	json_object_set_new(o, "reason", json_string(a->reason));
-	json_object_set_new(o, "version", json_integer(a->version));
-	if (a->has_news2) {
-		json_t *n = json_object();
-		json_object_set_new(n, "total", json_integer(a->news2_total));
-		json_object_set_new(n, "risk", json_string(a->news2_risk));
-		json_object_set_new(o, "news2", n);
-	}
-	if (a->by[0] != '\0') {
-		json_object_set_new(o, "by", json_string(a->by));
-		json_object_set_new(o, "note", json_string(a->note));
+	ok = alert_set(o, "id", json_string(id)) &&
+	     alert_set(o, "event", json_string(event)) &&
+	     alert_set(o, "patient", json_string(a->patient)) &&
+	     alert_set(o, "tenant", json_string(a->tenant)) &&
+	     alert_set(o, "team", json_string(a->team)) &&
+	     alert_set(o, "severity", json_string(alert_severity_name(a->severity))) &&
+	     alert_set(o, "rule", json_string(a->rule)) &&
+	     alert_set(o, "state", json_string(alert_state_name(a->state))) &&
+	     alert_set(o, "level", json_integer(a->level)) &&
+	     alert_set(o, "cleared", json_boolean(a->cleared));
+	if (ok && a->metric[0] != '\0')
+		ok = alert_set(o, "metric", json_string(a->metric)) &&
+		     alert_set(o, "value", alert_number(a->value, a->decimals, exact)) &&
+		     alert_set(o, "unit", json_string(a->unit)) &&
+		     alert_set_time(o, "measured_at", a->measured_at);
+	ok = ok && alert_set_time(o, "opened_at", a->opened_at) && alert_set_time(o, "at", at) &&
+	     alert_set(o, "reason", json_string(a->reason)) &&
+	     alert_set(o, "version", json_integer(a->version));
+	if (ok && a->has_news2)
+		ok = alert_set(o, "news2", alert_news2_object(a));
+	if (ok && a->by[0] != '\0')
+		ok = alert_set(o, "by", json_string(a->by)) && alert_set(o, "note", json_string(a->note));
+	if (!ok) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }

@@ -56,13 +56,17 @@ int alert_parse_id(const char *s, int64_t *out);
 /*
  * Builds the event document of section 6 for alert a and event name, at
  * time at. *out is a NUL-terminated JSON text the caller frees with free().
+ * DHO_ENOMEM when any field cannot be set (an allocation failed, or a text
+ * is not UTF-8): an event is whole or it is not built, so none is ever
+ * queued without its patient.
  */
 int alert_event_json(const struct alert *a, const char *event, dho_time_t at,
                      char **out);
 
 /* The same document as a jansson object (a json_t *, returned as void * so
  * this header does not pull in jansson), its value a jansson number, for a
- * caller that works on the object. The caller json_decref()s it. */
+ * caller that works on the object. The caller json_decref()s it. NULL, as
+ * alert_event_json() fails, when any field cannot be set. */
 void *alert_event_object(const struct alert *a, const char *event, dho_time_t at);
 /* The same object with the value as metric_json_value() gives it, for a
  * caller that prints it (the CLI): dump it with metric_json_dumps() and

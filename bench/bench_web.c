@@ -1,5 +1,5 @@
 /*
- * bench_web: the nurses' workspace under load (issue 12's performance
+ * bench_web: the nurses' workspace under load (the workspace's performance
  * targets), on the real parts: Mosquitto, `dhohub run`, `dhohub web`, one
  * SQLite file.
  *

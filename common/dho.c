@@ -1,6 +1,9 @@
 /*
  * dho.c: names of the shared error codes.
  */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "dho.h"
 
 const char *
@@ -21,4 +24,17 @@ dho_strerror(int code)
 	case DHO_ESTATE: return "does not apply in this state";
 	}
 	return "unknown error";
+}
+
+int
+dho_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

@@ -37,4 +37,12 @@ typedef int64_t dho_time_t;
 
 const char *dho_strerror(int code);
 
+/*
+ * The one way a module explains a failure to its caller: writes the
+ * printf-style sentence into err (errlen bytes, cut to fit; nothing when
+ * err is NULL or errlen is 0) and returns code.
+ */
+int dho_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

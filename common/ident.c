@@ -1,6 +1,7 @@
 /*
  * ident.c: the identifier alphabet of contract section 1.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "dho.h"
@@ -41,4 +42,18 @@ ident_team_valid(const char *s)
 	if (slash == NULL)
 		return false;
 	return ident_span(s, (size_t)(slash - s)) && ident_span(slash + 1, strlen(slash + 1));
+}
+
+bool
+ident_trim_copy(const char *s, const char *e, char *out, size_t len)
+{
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (s == e || (size_t)(e - s) >= len)
+		return false;
+	memcpy(out, s, (size_t)(e - s));
+	out[e - s] = '\0';
+	return true;
 }

@@ -41,6 +41,9 @@ log_parse_level(const char *s, enum log_level *out)
 	return 1;
 }
 
+static void log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {

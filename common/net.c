@@ -9,16 +9,11 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <unistd.h>
 
 #include "dho.h"
 #include "net.h"
-
-static int
-net_why(char *why, size_t len, const char *msg)
-{
-	snprintf(why, len, "%s", msg);
-	return DHO_EINVAL;
-}
 
 static bool
 net_port_valid(const char *s)
@@ -45,31 +40,31 @@ net_parse_hostport(const char *s, bool need_port, char *host, char *port, char *
 	if (*s == '[') {
 		host_end = strchr(s, ']');
 		if (host_end == NULL || host_end == s + 1)
-			return net_why(why, whylen, "an IPv6 address must be written [ADDRESS]");
+			return dho_fail(why, whylen, DHO_EINVAL, "an IPv6 address must be written [ADDRESS]");
 		host_start = s + 1;
 		if (host_end[1] == ':')
 			p = host_end + 2;
 		else if (host_end[1] != '\0')
-			return net_why(why, whylen, "unexpected text after the host");
+			return dho_fail(why, whylen, DHO_EINVAL, "unexpected text after the host");
 	} else {
 		host_end = s + strcspn(s, ":/");
 		if (host_end == s)
-			return net_why(why, whylen, "the host is missing");
+			return dho_fail(why, whylen, DHO_EINVAL, "the host is missing");
 		if (*host_end == ':')
 			p = host_end + 1;
 		else if (*host_end != '\0')
-			return net_why(why, whylen, "a path is not allowed after the host");
+			return dho_fail(why, whylen, DHO_EINVAL, "a path is not allowed after the host");
 		for (const char *c = s; c < host_end; c++)
 			if (isspace((unsigned char)*c) || *c == '@')
-				return net_why(why, whylen, "the host contains a space or '@'");
+				return dho_fail(why, whylen, DHO_EINVAL, "the host contains a space or '@'");
 	}
 	n = (size_t)(host_end - host_start);
 	if (n >= NET_HOST_MAX)
-		return net_why(why, whylen, "the host is too long");
+		return dho_fail(why, whylen, DHO_EINVAL, "the host is too long");
 	if (p == NULL && need_port)
-		return net_why(why, whylen, "the port is missing (HOST:PORT)");
+		return dho_fail(why, whylen, DHO_EINVAL, "the port is missing (HOST:PORT)");
 	if (p != NULL && !net_port_valid(p))
-		return net_why(why, whylen, "the port must be a number from 1 to 65535");
+		return dho_fail(why, whylen, DHO_EINVAL, "the port must be a number from 1 to 65535");
 	if (host != NULL) {
 		memcpy(host, host_start, n);
 		host[n] = '\0';
@@ -108,4 +103,35 @@ net_nodelay_all(void)
 	}
 	closedir(d);
 	return n;
+}
+
+int
+net_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+bool
+net_port_open(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }

@@ -24,6 +24,13 @@
 int net_parse_hostport(const char *s, bool need_port, char *host, char *port, char *why,
                        size_t whylen);
 
+/* A TCP port on the loopback address that is free now (bound and released
+ * at once), for a private broker or a test's server; -1 on failure. */
+int net_free_port(void);
+
+/* true when something accepts TCP connections on the loopback port. */
+bool net_port_open(int port);
+
 /*
  * Turns off Nagle's algorithm (TCP_NODELAY) on every TCP socket of this
  * process; returns how many it set. Paho MQTT C 1.3.11 never sets it, and

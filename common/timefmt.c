@@ -15,30 +15,47 @@
 #include "timefmt.h"
 
 int
-timefmt_set_zone(const char *zone)
+timefmt_check_zone(const char *zone, char *why, size_t whylen)
 {
 	char path[256], magic[4];
 	FILE *f;
 	size_t got;
 	int n;
 
-	if (zone == NULL || *zone == '\0' || strstr(zone, "..") != NULL)
+	if (whylen > 0)
+		why[0] = '\0';
+	if (zone != NULL && strcmp(zone, "UTC") == 0)
+		return DHO_OK;
+	if (zone == NULL || *zone == '\0' || strstr(zone, "..") != NULL || zone[0] == '/') {
+		snprintf(why, whylen, "must be a zone name such as Europe/Oslo or UTC");
 		return DHO_EINVAL;
-	if (strcmp(zone, "UTC") != 0) {
-		n = snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
-		if (n < 0 || (size_t)n >= sizeof(path))
-			return DHO_EINVAL;
-		/* Only a compiled zone file will do: fopen() also opens a
-		 * directory ("Europe") or a table ("zone.tab"), which glibc then
-		 * fails to load and silently replaces by UTC. */
-		f = fopen(path, "rb");
-		if (f == NULL)
-			return DHO_EINVAL;
-		got = fread(magic, 1, sizeof(magic), f);
-		fclose(f);
-		if (got != sizeof(magic) || memcmp(magic, "TZif", sizeof(magic)) != 0)
-			return DHO_EINVAL;
 	}
+	n = snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		snprintf(why, whylen, "too long for a zone name");
+		return DHO_EINVAL;
+	}
+	/* Only a compiled zone file will do: fopen() also opens a directory
+	 * ("Europe") or a table ("zone.tab"), which glibc then fails to load
+	 * and silently replaces by UTC. */
+	f = fopen(path, "rb");
+	got = f != NULL ? fread(magic, 1, sizeof(magic), f) : 0;
+	if (f != NULL)
+		fclose(f);
+	if (got != sizeof(magic) || memcmp(magic, "TZif", sizeof(magic)) != 0) {
+		snprintf(why, whylen, "not a time zone known to this system (see /usr/share/zoneinfo)");
+		return DHO_EINVAL;
+	}
+	return DHO_OK;
+}
+
+int
+timefmt_set_zone(const char *zone)
+{
+	char why[DHO_ERRLEN];
+
+	if (timefmt_check_zone(zone, why, sizeof(why)) != DHO_OK)
+		return DHO_EINVAL;
 	if (setenv("TZ", zone, 1) != 0)
 		return DHO_ENOMEM;
 	tzset();
@@ -70,22 +87,52 @@ timefmt_expect(const char **p, char c)
 	return DHO_OK;
 }
 
-static bool
-timefmt_leap(int y)
+int
+timefmt_month_days(int y, int mon)
 {
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	if (mon < 1 || mon > 12)
+		return 0;
+	return days[mon - 1] + (mon == 2 && leap);
+}
+
+int64_t
+timefmt_days_from_civil(int y, int m, int d)
+{
+	int64_t yy = y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + doe - 719468;
+}
+
+void
+timefmt_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp, yy;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yy + (*m <= 2));
 }
 
 static int
 timefmt_valid_date(int y, int mon, int d)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int max;
-
 	if (y < 1970 || y > 9999 || mon < 1 || mon > 12 || d < 1)
 		return DHO_ERANGE;
-	max = days[mon - 1] + (mon == 2 && timefmt_leap(y));
-	return d <= max ? DHO_OK : DHO_ERANGE;
+	return d <= timefmt_month_days(y, mon) ? DHO_OK : DHO_ERANGE;
 }
 
 int

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "gatt.h"
 #include "ident.h"
+#include "version.h"
 
 void
 cli_err(const char *fmt, ...)
@@ -397,7 +398,7 @@ cli_main(int argc, char **argv)
 			cli_usage(stdout);
 			return CLI_OK;
 		} else if (strcmp(argv[i], "--version") == 0) {
-			puts("dhohub 0.1.0");
+			puts("dhohub " DHO_VERSION);
 			return CLI_OK;
 		} else {
 			cli_err("unknown or incomplete option %s", argv[i]);

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "dynbuf.h"
 #include "ident.h"
 #include "log.h"
 #include "net.h"
@@ -41,7 +42,7 @@
 
 /* Enum fields are stored through an int; this holds for every ABI we build on. */
 _Static_assert(sizeof(enum cfg_durability) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum cfg_input_format) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum bridge_format) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum cfg_2fa) == sizeof(int), "enum size");
 
 /* The longest physical line we read; inih's own limit is usually lower.
@@ -129,7 +130,6 @@ struct cfg_ctx {
 #define CFG_FIELD(type, field) \
 	.offset = offsetof(struct type, field), .size = sizeof(((struct type *)0)->field)
 
-static int cfg_check_zone(const char *v, char *why, size_t len);
 static int cfg_check_log_level(const char *v, char *why, size_t len);
 static int cfg_check_broker_url(const char *v, char *why, size_t len);
 static int cfg_check_ident(const char *v, char *why, size_t len);
@@ -141,11 +141,10 @@ static int cfg_check_modbus_url(const char *v, char *why, size_t len);
 static int cfg_check_listen(const char *v, char *why, size_t len);
 
 static const char *const cfg_durabilities[] = { "normal", "full", NULL };
-static const char *const cfg_formats[] = { "openmqttgateway", "theengs", "omg-gatt", NULL };
 
 static const struct cfg_opt cfg_hub_opts[] = {
 	{ .name = "timezone", .type = CFG_STR, CFG_FIELD(config, timezone),
-	  .check = cfg_check_zone, .flags = CFG_NONEMPTY, .def = "Europe/Oslo",
+	  .check = timefmt_check_zone, .flags = CFG_NONEMPTY, .def = "Europe/Oslo",
 	  .help = "zoneinfo name; local time of bare dates and BLE Date Time fields" },
 	{ .name = "log_level", .type = CFG_STR, CFG_FIELD(config, log_level),
 	  .check = cfg_check_log_level, .flags = CFG_NONEMPTY, .def = "info",
@@ -257,7 +256,7 @@ static const struct cfg_opt cfg_input_opts[] = {
 	  .check = cfg_check_filter, .flags = CFG_REQUIRED,
 	  .help = "MQTT topic filter (+ and # allowed) of a third-party bridge" },
 	{ .name = "format", .type = CFG_ENUM, CFG_FIELD(cfg_input, format),
-	  .choices = cfg_formats, .flags = CFG_REQUIRED,
+	  .choices = bridge_format_names, .flags = CFG_REQUIRED,
 	  .help = "openmqttgateway | theengs | omg-gatt" },
 	{ .name = "tenant", .type = CFG_STR, CFG_FIELD(cfg_input, tenant),
 	  .check = cfg_check_ident, .flags = CFG_REQUIRED,
@@ -356,50 +355,13 @@ cfg_warning(struct cfg_ctx *c, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The value checks below return DHO_OK, or DHO_EINVAL with the reason in why. */
-
-static int
-cfg_why(char *why, size_t len, const char *msg)
-{
-	snprintf(why, len, "%s", msg);
-	return DHO_EINVAL;
-}
-
-/* The same test timefmt_set_zone() makes at start-up, without setting TZ:
- * a compiled zone file, because glibc silently falls back to UTC for
- * anything else. */
-static int
-cfg_check_zone(const char *v, char *why, size_t len)
-{
-	char path[256], magic[4];
-	FILE *f;
-	size_t got;
-	int n;
-
-	if (strcmp(v, "UTC") == 0)
-		return DHO_OK;
-	if (strstr(v, "..") != NULL || v[0] == '/')
-		return cfg_why(why, len, "must be a zone name such as Europe/Oslo or UTC");
-	n = snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", v);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return cfg_why(why, len, "too long for a zone name");
-	f = fopen(path, "rb");
-	if (f == NULL)
-		return cfg_why(why, len, "not a time zone known to this system (see /usr/share/zoneinfo)");
-	got = fread(magic, 1, sizeof(magic), f);
-	fclose(f);
-	if (got != sizeof(magic) || memcmp(magic, "TZif", sizeof(magic)) != 0)
-		return cfg_why(why, len, "not a time zone known to this system (see /usr/share/zoneinfo)");
-	return DHO_OK;
-}
-
 static int
 cfg_check_log_level(const char *v, char *why, size_t len)
 {
 	enum log_level lvl;
 
 	if (log_parse_level(v, &lvl) != 0)
-		return cfg_why(why, len, "must be one of error, warn, info, debug");
+		return dho_fail(why, len, DHO_EINVAL, "must be one of error, warn, info, debug");
 	return DHO_OK;
 }
 
@@ -411,16 +373,16 @@ cfg_check_broker_url(const char *v, char *why, size_t len)
 	for (size_t i = 0; i < CFG_N(schemes); i++)
 		if (strncmp(v, schemes[i], strlen(schemes[i])) == 0)
 			return net_parse_hostport(v + strlen(schemes[i]), false, NULL, NULL, why, len);
-	return cfg_why(why, len, "must start with tcp://, ssl://, mqtt:// or mqtts:// "
-	               "(e.g. tcp://127.0.0.1:1883)");
+	return dho_fail(why, len, DHO_EINVAL, "must start with tcp://, ssl://, mqtt:// or mqtts:// "
+	                "(e.g. tcp://127.0.0.1:1883)");
 }
 
 static int
 cfg_check_ident(const char *v, char *why, size_t len)
 {
 	if (!ident_valid(v))
-		return cfg_why(why, len, "not a valid identifier (1-64 characters of "
-		               "A-Z a-z 0-9 . _ - :)");
+		return dho_fail(why, len, DHO_EINVAL, "not a valid identifier (1-64 characters of "
+		                "A-Z a-z 0-9 . _ - :)");
 	return DHO_OK;
 }
 
@@ -428,8 +390,9 @@ static int
 cfg_check_team(const char *v, char *why, size_t len)
 {
 	if (!ident_team_valid(v))
-		return cfg_why(why, len, "not a valid team name (KIND/NAME, each 1-64 characters "
-		               "of A-Z a-z 0-9 . _ - :)");
+		return dho_fail(why, len, DHO_EINVAL,
+		                "not a valid team name (KIND/NAME, each 1-64 characters "
+		                "of A-Z a-z 0-9 . _ - :)");
 	return DHO_OK;
 }
 
@@ -440,13 +403,14 @@ cfg_check_prefix(const char *v, char *why, size_t len)
 	size_t n = strlen(v);
 
 	if (strpbrk(v, "+#") != NULL)
-		return cfg_why(why, len, "must not contain the wildcards + or #");
+		return dho_fail(why, len, DHO_EINVAL, "must not contain the wildcards + or #");
 	if (v[0] == '/' || v[n - 1] == '/' || strstr(v, "//") != NULL)
-		return cfg_why(why, len, "must be topic levels separated by single '/' "
-		               "(e.g. dho/v1)");
+		return dho_fail(why, len, DHO_EINVAL,
+		                "must be topic levels separated by single '/' "
+		                "(e.g. dho/v1)");
 	for (const char *p = v; *p; p++)
 		if (isspace((unsigned char)*p))
-			return cfg_why(why, len, "must not contain spaces");
+			return dho_fail(why, len, DHO_EINVAL, "must not contain spaces");
 	return DHO_OK;
 }
 
@@ -459,9 +423,11 @@ cfg_check_filter(const char *v, char *why, size_t len)
 		bool ends = p[1] == '\0' || p[1] == '/';
 
 		if (*p == '+' && !(starts && ends))
-			return cfg_why(why, len, "+ must stand for a whole topic level (a/+/b)");
+			return dho_fail(why, len, DHO_EINVAL,
+			                "+ must stand for a whole topic level (a/+/b)");
 		if (*p == '#' && !(starts && p[1] == '\0'))
-			return cfg_why(why, len, "# must be the whole last topic level (a/#)");
+			return dho_fail(why, len, DHO_EINVAL,
+			                "# must be the whole last topic level (a/#)");
 	}
 	return DHO_OK;
 }
@@ -476,12 +442,12 @@ cfg_check_webhook(const char *v, char *why, size_t len)
 	else if (strncmp(v, "https://", 8) == 0)
 		rest = v + 8;
 	else
-		return cfg_why(why, len, "must start with http:// or https://");
+		return dho_fail(why, len, DHO_EINVAL, "must start with http:// or https://");
 	if (*rest == '\0' || *rest == '/' || *rest == ':')
-		return cfg_why(why, len, "the host is missing");
+		return dho_fail(why, len, DHO_EINVAL, "the host is missing");
 	for (const char *p = v; *p; p++)
 		if (isspace((unsigned char)*p))
-			return cfg_why(why, len, "must not contain spaces");
+			return dho_fail(why, len, DHO_EINVAL, "must not contain spaces");
 	return DHO_OK;
 }
 
@@ -533,8 +499,9 @@ cfg_check_listen(const char *v, char *why, size_t len)
 	int port;
 
 	if (config_split_listen(v, addr, sizeof(addr), &port) != DHO_OK)
-		return cfg_why(why, len, "must be ADDRESS:PORT with a numeric address, e.g. "
-		               "127.0.0.1:8080 or [::1]:8080, and a port 1-65535");
+		return dho_fail(why, len, DHO_EINVAL,
+		                "must be ADDRESS:PORT with a numeric address, e.g. "
+		                "127.0.0.1:8080 or [::1]:8080, and a port 1-65535");
 	return DHO_OK;
 }
 
@@ -546,22 +513,6 @@ cfg_free_tenants(struct config *cfg)
 	free(cfg->tenants);
 	cfg->tenants = NULL;
 	cfg->ntenants = 0;
-}
-
-/* Copies the trimmed span [s, e) into out (of size len); false when empty
- * or too long. */
-static bool
-cfg_trim_copy(const char *s, const char *e, char *out, size_t len)
-{
-	while (s < e && isspace((unsigned char)*s))
-		s++;
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	if (s == e || (size_t)(e - s) >= len)
-		return false;
-	memcpy(out, s, (size_t)(e - s));
-	out[e - s] = '\0';
-	return true;
 }
 
 /* "*" or a comma-separated list of tenant identifiers. The whole list is
@@ -585,7 +536,7 @@ cfg_set_tenants(struct config *cfg, const char *v, char *why, size_t len)
 		const char *e = comma ? comma : p + strlen(p);
 		char **grown;
 
-		if (!cfg_trim_copy(p, e, item, sizeof(item))) {
+		if (!ident_trim_copy(p, e, item, sizeof(item))) {
 			snprintf(why, len, "an empty or over-long item; write tenant names separated "
 			         "by commas, or * for all");
 			goto fail;
@@ -645,7 +596,7 @@ cfg_set(const struct cfg_opt *o, void *base, const char *v, char *why, size_t le
 	switch (o->type) {
 	case CFG_STR:
 		if (*v == '\0' && (o->flags & (CFG_NONEMPTY | CFG_REQUIRED)))
-			return cfg_why(why, len, "must not be empty");
+			return dho_fail(why, len, DHO_EINVAL, "must not be empty");
 		if (strlen(v) >= o->size) {
 			snprintf(why, len, "too long (at most %zu characters)", o->size - 1);
 			return DHO_EINVAL;
@@ -683,17 +634,18 @@ cfg_set(const struct cfg_opt *o, void *base, const char *v, char *why, size_t le
 			}
 		}
 		{
-			size_t off = (size_t)snprintf(why, len, "must be one of");
+			struct dynbuf b;
 
-			for (int i = 0; o->choices[i] != NULL && off < len; i++)
-				off += (size_t)snprintf(why + off, len - off, "%s %s",
-				                        i ? "," : "", o->choices[i]);
+			dynbuf_init_fixed(&b, why, len);
+			dynbuf_adds(&b, "must be one of");
+			for (int i = 0; o->choices[i] != NULL; i++)
+				dynbuf_addf(&b, "%s %s", i ? "," : "", o->choices[i]);
 		}
 		return DHO_EINVAL;
 	case CFG_TENANTS:
 		return cfg_set_tenants(base, v, why, len);
 	}
-	return cfg_why(why, len, "internal error: unknown option type");
+	return dho_fail(why, len, DHO_EINVAL, "internal error: unknown option type");
 }
 
 /* Applies every default of a table; a failure is a bug in the table. */
@@ -711,17 +663,44 @@ cfg_apply_defaults(const struct cfg_section *s, void *base)
 	return DHO_OK;
 }
 
+/* Where the objects of each named section kind live in struct config: the
+ * array, its count, the size of one object and of its name. */
+struct cfg_array {
+	size_t items, count, size, name, namelen;
+};
+
+#define CFG_ARRAY(field, n, type)                                                  \
+	{ offsetof(struct config, field), offsetof(struct config, n), sizeof(struct type), \
+	  offsetof(struct type, name), sizeof(((struct type *)0)->name) }
+
+static const struct cfg_array cfg_arrays[SEC_COUNT] = {
+	[SEC_TENANT] = CFG_ARRAY(tenant_defs, ntenant_defs, cfg_tenant),
+	[SEC_TEAM] = CFG_ARRAY(teams, nteams, cfg_team),
+	[SEC_PROGRAM] = CFG_ARRAY(programs, nprograms, cfg_program),
+	[SEC_INPUT] = CFG_ARRAY(inputs, ninputs, cfg_input),
+	[SEC_MODBUS] = CFG_ARRAY(modbus, nmodbus, cfg_modbus),
+};
+
+/* The array a describes (NULL while it is empty); the pointer is read with
+ * memcpy, as the field is a pointer to its own struct type. */
+static char *
+cfg_items(struct config *cfg, const struct cfg_array *a)
+{
+	char *items;
+
+	memcpy(&items, (char *)cfg + a->items, sizeof(items));
+	return items;
+}
+
+/* The object i of a named section kind k, or cfg itself for the others. */
 static void *
 cfg_base(struct config *cfg, enum cfg_kind k, size_t i)
 {
-	switch (k) {
-	case SEC_TENANT: return &cfg->tenant_defs[i];
-	case SEC_TEAM: return &cfg->teams[i];
-	case SEC_PROGRAM: return &cfg->programs[i];
-	case SEC_INPUT: return &cfg->inputs[i];
-	case SEC_MODBUS: return &cfg->modbus[i];
-	default: return cfg;
-	}
+	const struct cfg_array *a = &cfg_arrays[k];
+
+	if (a->size == 0)
+		return cfg;
+	return cfg_items(cfg, a) + i * a->size;
 }
 
 /* Copies a section name, which the caller has validated to fit. */
@@ -757,69 +736,31 @@ cfg_grow(void *arr, size_t n, size_t size)
 static int
 cfg_add(struct config *cfg, enum cfg_kind k, const char *name, size_t *index)
 {
-	void *grown;
-	size_t n;
+	const struct cfg_array *a = &cfg_arrays[k];
+	size_t *count = (size_t *)((char *)cfg + a->count);
+	char *grown;
 
-	switch (k) {
-	case SEC_TENANT:
-		n = cfg->ntenant_defs;
-		if ((grown = cfg_grow(cfg->tenant_defs, n, sizeof(*cfg->tenant_defs))) == NULL)
-			return DHO_ENOMEM;
-		cfg->tenant_defs = grown;
-		cfg_name_copy(cfg->tenant_defs[n].name, sizeof(cfg->tenant_defs[n].name), name);
-		cfg->ntenant_defs++;
-		break;
-	case SEC_TEAM:
-		n = cfg->nteams;
-		if ((grown = cfg_grow(cfg->teams, n, sizeof(*cfg->teams))) == NULL)
-			return DHO_ENOMEM;
-		cfg->teams = grown;
-		cfg_name_copy(cfg->teams[n].name, sizeof(cfg->teams[n].name), name);
-		cfg->nteams++;
-		break;
-	case SEC_PROGRAM:
-		n = cfg->nprograms;
-		if ((grown = cfg_grow(cfg->programs, n, sizeof(*cfg->programs))) == NULL)
-			return DHO_ENOMEM;
-		cfg->programs = grown;
-		cfg_name_copy(cfg->programs[n].name, sizeof(cfg->programs[n].name), name);
-		cfg->nprograms++;
-		break;
-	case SEC_INPUT:
-		n = cfg->ninputs;
-		if ((grown = cfg_grow(cfg->inputs, n, sizeof(*cfg->inputs))) == NULL)
-			return DHO_ENOMEM;
-		cfg->inputs = grown;
-		cfg_name_copy(cfg->inputs[n].name, sizeof(cfg->inputs[n].name), name);
-		cfg->ninputs++;
-		break;
-	case SEC_MODBUS:
-		n = cfg->nmodbus;
-		if ((grown = cfg_grow(cfg->modbus, n, sizeof(*cfg->modbus))) == NULL)
-			return DHO_ENOMEM;
-		cfg->modbus = grown;
-		cfg_name_copy(cfg->modbus[n].name, sizeof(cfg->modbus[n].name), name);
-		cfg->nmodbus++;
-		break;
-	default:
+	if (a->size == 0)
 		return DHO_EINVAL;
-	}
-	*index = n;
-	return cfg_apply_defaults(&cfg_sections[k], cfg_base(cfg, k, n));
+	if ((grown = cfg_grow(cfg_items(cfg, a), *count, a->size)) == NULL)
+		return DHO_ENOMEM;
+	memcpy((char *)cfg + a->items, &grown, sizeof(grown));
+	cfg_name_copy(grown + *count * a->size + a->name, a->namelen, name);
+	*index = (*count)++;
+	return cfg_apply_defaults(&cfg_sections[k], cfg_base(cfg, k, *index));
 }
 
 static void
 cfg_known_sections(char *buf, size_t len)
 {
-	size_t off = 0;
+	struct dynbuf b;
 
-	buf[0] = '\0';
-	for (int k = 0; k < SEC_COUNT && off < len; k++) {
+	dynbuf_init_fixed(&b, buf, len);
+	for (int k = 0; k < SEC_COUNT; k++) {
 		const struct cfg_section *s = &cfg_sections[k];
 
-		off += (size_t)snprintf(buf + off, len - off, "%s[%s%s%s]", k ? ", " : "", s->name,
-		                        s->placeholder ? ":" : "",
-		                        s->placeholder ? s->placeholder : "");
+		dynbuf_addf(&b, "%s[%s%s%s]", k ? ", " : "", s->name, s->placeholder ? ":" : "",
+		            s->placeholder ? s->placeholder : "");
 	}
 }
 
@@ -893,7 +834,7 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 
 	c->in_section = false;
 	c->skip = true;
-	if (!cfg_trim_copy(text, kend, kindname, sizeof(kindname)))
+	if (!ident_trim_copy(text, kend, kindname, sizeof(kindname)))
 		kindname[0] = '\0';
 	for (int i = 0; i < SEC_COUNT; i++) {
 		if (strcmp(kindname, cfg_sections[i].name) == 0) {
@@ -907,7 +848,7 @@ cfg_section_open(struct cfg_ctx *c, const char *text)
 		return;
 	}
 	name[0] = '\0';
-	if (colon != NULL && !cfg_trim_copy(colon + 1, colon + strlen(colon), name, sizeof(name)))
+	if (colon != NULL && !ident_trim_copy(colon + 1, colon + strlen(colon), name, sizeof(name)))
 		name[0] = '\0';
 	if (s->placeholder == NULL && colon != NULL) {
 		cfg_error(c, c->line, "section [%s] takes no name: write [%s]", text, s->name);
@@ -1028,15 +969,14 @@ cfg_register_key(struct cfg_ctx *c, struct cfg_inst *inst, const char *key, cons
 	const char *mname = key + strlen("register.");
 	char label[DHO_TEAM_MAX + 16], why[DHO_ERRLEN], names[256];
 	struct mbus_reg r;
+	struct dynbuf b;
 	enum metric metric;
-	size_t off = 0;
 
 	cfg_inst_label(inst, label, sizeof(label));
 	if (metric_lookup(mname, &metric) != DHO_OK) {
-		names[0] = '\0';
-		for (int i = 0; i < METRIC_COUNT && off < sizeof(names); i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
-			                        metric_name((enum metric)i));
+		dynbuf_init_fixed(&b, names, sizeof(names));
+		for (int i = 0; i < METRIC_COUNT; i++)
+			dynbuf_addf(&b, "%s%s", i ? ", " : "", metric_name((enum metric)i));
 		cfg_error(c, c->line, "[%s] %s: unknown metric '%s' (known: %s)", label, key, mname,
 		          names);
 		return;
@@ -1069,7 +1009,7 @@ cfg_key(struct cfg_ctx *c, const char *key, const char *value)
 	struct cfg_inst *inst;
 	const struct cfg_section *s;
 	char label[DHO_TEAM_MAX + 16], why[DHO_ERRLEN], known[512];
-	size_t off = 0;
+	struct dynbuf b;
 	int rc;
 
 	if (c->skip)
@@ -1112,12 +1052,11 @@ cfg_key(struct cfg_ctx *c, const char *key, const char *value)
 		cfg_register_key(c, inst, key, value);
 		return;
 	}
-	known[0] = '\0';
-	for (size_t i = 0; i < s->nopts && off < sizeof(known); i++)
-		off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s", i ? ", " : "",
-		                        s->opts[i].name);
-	if (s->extra_key != NULL && off < sizeof(known))
-		snprintf(known + off, sizeof(known) - off, ", %s", s->extra_key);
+	dynbuf_init_fixed(&b, known, sizeof(known));
+	for (size_t i = 0; i < s->nopts; i++)
+		dynbuf_addf(&b, "%s%s", i ? ", " : "", s->opts[i].name);
+	if (s->extra_key != NULL)
+		dynbuf_addf(&b, ", %s", s->extra_key);
 	cfg_error(c, c->line, "[%s] unknown key '%s' (known: %s)", label, key, known);
 }
 
@@ -1333,7 +1272,8 @@ cfg_check_loops(struct cfg_ctx *c)
 	}
 	for (size_t i = 0; i < cfg->nteams; i++) {
 		const struct cfg_team *t = &cfg->teams[i], *start;
-		size_t lowest, off;
+		struct dynbuf b;
+		size_t lowest;
 		char chain[768];
 
 		/* Follow the chain until it ends, reaches a team an earlier walk
@@ -1357,12 +1297,12 @@ cfg_check_loops(struct cfg_ctx *c)
 				lowest = (size_t)(t - cfg->teams);
 		} while (t != start);
 		start = &cfg->teams[lowest];
-		off = (size_t)snprintf(chain, sizeof(chain), "%s", start->name);
+		dynbuf_init_fixed(&b, chain, sizeof(chain));
+		dynbuf_adds(&b, start->name);
 		t = start;
 		do {
 			t = config_team(cfg, t->escalate_to);
-			if (off < sizeof(chain))
-				off += (size_t)snprintf(chain + off, sizeof(chain) - off, " -> %s", t->name);
+			dynbuf_addf(&b, " -> %s", t->name);
 		} while (t != start);
 		cfg_error(c, c->insts[inst_of[lowest]].keyline[ki], "[team:%s] escalate_to: the "
 		          "escalation chain is a loop (%s)", start->name, chain);

@@ -9,12 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "bridge.h"
 #include "dho.h"
 #include "mbus.h"
 #include "metric.h"
 
 enum cfg_durability { CFG_DURABILITY_NORMAL, CFG_DURABILITY_FULL };
-enum cfg_input_format { CFG_FMT_OPENMQTTGATEWAY, CFG_FMT_THEENGS, CFG_FMT_OMG_GATT };
 enum cfg_2fa { CFG_2FA_NEVER, CFG_2FA_ALWAYS };
 
 struct cfg_tenant {
@@ -46,7 +46,7 @@ struct cfg_program {
 struct cfg_input {
 	char name[DHO_ID_MAX + 1];
 	char topic[256];
-	enum cfg_input_format format;
+	enum bridge_format format;
 	char tenant[DHO_ID_MAX + 1];
 };
 

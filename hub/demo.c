@@ -9,16 +9,13 @@
  * directory.
  */
 #define _XOPEN_SOURCE 700
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +25,7 @@
 
 #include "auth.h"
 #include "daemon.h"
+#include "net.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -45,37 +43,6 @@ demo_on_signal(int sig)
 {
 	(void)sig;
 	demo_stop = 1;
-}
-
-static int
-demo_free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	if (fd < 0)
-		return -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static bool
-demo_port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
 }
 
 static pid_t
@@ -266,8 +233,8 @@ demo_run(const char *config_path, int duration_s)
 	sa.sa_handler = demo_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (mkdtemp(dir) == NULL || (port = demo_free_port()) < 0 ||
-	    (web_port = demo_free_port()) < 0) {
+	if (mkdtemp(dir) == NULL || (port = net_free_port()) < 0 ||
+	    (web_port = net_free_port()) < 0) {
 		perror("demo: cannot set up a temporary directory and port");
 		return 1;
 	}
@@ -285,9 +252,9 @@ demo_run(const char *config_path, int duration_s)
 		snprintf(log, sizeof(log), "%s/mosquitto.log", dir);
 		broker = demo_spawn(argv, log);
 	}
-	for (int i = 0; i < 100 && !demo_port_open(port); i++)
+	for (int i = 0; i < 100 && !net_port_open(port); i++)
 		usleep(50 * 1000);
-	if (!demo_port_open(port)) {
+	if (!net_port_open(port)) {
 		fprintf(stderr, "demo: mosquitto did not start (is the mosquitto package installed?)\n");
 		goto out;
 	}
@@ -320,9 +287,9 @@ demo_run(const char *config_path, int duration_s)
 		snprintf(log, sizeof(log), "%s/web.log", dir);
 		web = demo_spawn(argv, log);
 	}
-	for (int i = 0; i < 100 && !demo_port_open(web_port); i++)
+	for (int i = 0; i < 100 && !net_port_open(web_port); i++)
 		usleep(50 * 1000);
-	if (!demo_port_open(web_port))
+	if (!net_port_open(web_port))
 		fprintf(stderr, "demo: the workspace did not start; see %s/web.log\n", dir);
 	if (demo_connect(&feed, url, "demo-feed", true) != DHO_OK ||
 	    demo_connect(&devices, url, "demo-devices", false) != DHO_OK) {

@@ -223,6 +223,10 @@ engine_rules(struct engine *e, const struct store_patient *p, engine_rule_cb cb,
 	return DHO_OK;
 }
 
+/* The one mapping of severities: what a rule finds (rules.h) to the
+ * severity of its alert (alert.h). Both scales are none, yellow, red; the
+ * rules module does not know alerts, so the engine, which uses both, maps
+ * them here and nowhere else. */
 static enum alert_severity
 engine_severity(enum rules_severity s)
 {

@@ -295,16 +295,11 @@ out:
 static int
 ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 {
-	static const enum bridge_format formats[] = {
-		[CFG_FMT_OPENMQTTGATEWAY] = BRIDGE_OPENMQTTGATEWAY,
-		[CFG_FMT_THEENGS] = BRIDGE_THEENGS,
-		[CFG_FMT_OMG_GATT] = BRIDGE_OMG_GATT,
-	};
 	struct gatt_value v;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	rc = bridge_parse(formats[m->input->format], m->payload, m->len, m->device,
+	rc = bridge_parse(m->input->format, m->payload, m->len, m->device,
 	                  sizeof(m->device), &v, why, len);
 	if (rc != DHO_OK)
 		return rc;

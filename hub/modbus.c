@@ -16,6 +16,7 @@
 /* <modbus/modbus.h>, not <modbus.h>: hub/modbus.h is this module's own. */
 #include <modbus/modbus.h>
 
+#include "dynbuf.h"
 #include "log.h"
 #include "mono.h"
 #include "metric.h"
@@ -137,26 +138,6 @@ mbus_is_exception(int err)
 	return err > MODBUS_ENOBASE && err <= EMBXGTAR;
 }
 
-/* Appends to a bounded buffer; the text is cut, never overrun. */
-static void
-mbus_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-mbus_append(char *buf, size_t cap, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, cap - *off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*off += (size_t)n < cap - *off ? (size_t)n : cap - *off - 1;
-}
-
 /*
  * Reads every block of a source, decodes each register into an item of a
  * reading document and hands them to the sink. A block the device refuses
@@ -169,11 +150,11 @@ mbus_poll(struct mbus_poller *p, struct mbus_source *s)
 	uint16_t words[MBUS_MAX_REGS][MBUS_MAX_READ];
 	bool read_ok[MBUS_MAX_REGS];
 	struct doc_result *d = NULL;
-	char why[DHO_ERRLEN], refused_why[DHO_ERRLEN], raw[MBUS_RAW_MAX];
+	char why[DHO_ERRLEN], refused_why[DHO_ERRLEN], rawmem[MBUS_RAW_MAX];
+	struct dynbuf raw;
 	const char *refusal = NULL;
 	int64_t started = mono_ms();
 	dho_time_t now;
-	size_t off = 0;
 	int rc;
 
 	if (s->mb == NULL) {
@@ -234,7 +215,8 @@ mbus_poll(struct mbus_poller *p, struct mbus_source *s)
 		return;
 	}
 	d->measured_at = now;
-	mbus_append(raw, sizeof(raw), &off, "{\"source\": \"%s\", \"device\": \"%s\", "
+	dynbuf_init_fixed(&raw, rawmem, sizeof(rawmem));
+	dynbuf_addf(&raw, "{\"source\": \"%s\", \"device\": \"%s\", "
 	            "\"registers\": [", s->cfg.name, s->cfg.device);
 	for (size_t i = 0; i < s->cfg.nregs; i++) {
 		const struct mbus_reg *r = &s->cfg.regs[i];
@@ -246,15 +228,15 @@ mbus_poll(struct mbus_poller *p, struct mbus_source *s)
 
 		if (!read_ok[b])
 			continue;
-		mbus_append(raw, sizeof(raw), &off, "%s{\"metric\": \"%s\", \"register\": "
+		dynbuf_addf(&raw, "%s{\"metric\": \"%s\", \"register\": "
 		            "\"%d:%s:%s%s:%g\", \"words\": [%u", d->n ? ", " : "",
 		            metric_name(r->metric), r->address, mbus_table_name(r->table),
 		            mbus_type_name(r->type),
 		            mbus_type_words(r->type) == 2 ? (r->order == MBUS_WORD_LE ? "_le" : "_be") : "",
 		            r->scale, w[0]);
 		if (mbus_type_words(r->type) == 2)
-			mbus_append(raw, sizeof(raw), &off, ", %u", w[1]);
-		mbus_append(raw, sizeof(raw), &off, "]}");
+			dynbuf_addf(&raw, ", %u", w[1]);
+		dynbuf_addf(&raw, "]}");
 		it = &d->items[d->n++];
 		snprintf(it->metric, sizeof(it->metric), "%s", metric_name(r->metric));
 		it->r.metric = r->metric;
@@ -278,8 +260,9 @@ mbus_poll(struct mbus_poller *p, struct mbus_source *s)
 		}
 		it->ok = true;
 	}
-	mbus_append(raw, sizeof(raw), &off, "]}");
-	if (d->n > 0 && (rc = p->sink(p->ctx, s->topic, s->cfg.device, d, raw, now)) != DHO_OK)
+	dynbuf_addf(&raw, "]}");
+	rc = d->n > 0 ? p->sink(p->ctx, s->topic, s->cfg.device, d, dynbuf_str(&raw), now) : DHO_OK;
+	if (rc != DHO_OK)
 		log_error("modbus source %s: this poll's values could not be stored: %s",
 		          s->cfg.name, dho_strerror(rc));
 	free(d);

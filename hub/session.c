@@ -2,6 +2,7 @@
  * session.c: the MQTT session (see session.h for the guarantees).
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,14 +194,21 @@ session_on_message(void *context, char *topic, int topiclen, MQTTAsync_message *
 	return 1;
 }
 
+static int session_add_topic(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Adds the topic filter fmt formats to the subscription. */
 static int
-session_add_topic(struct session *s, const char *fmt, const char *a, const char *b)
+session_add_topic(struct session *s, const char *fmt, ...)
 {
 	char buf[512];
+	va_list ap;
 
 	if (s->ntopics >= SESSION_MAX_TOPICS)
 		return DHO_ERANGE;
-	snprintf(buf, sizeof(buf), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
 	if ((s->topics[s->ntopics] = strdup(buf)) == NULL)
 		return DHO_ENOMEM;
 	s->qos[s->ntopics++] = 1;
@@ -263,9 +271,9 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 	snprintf(s->status_topic, sizeof(s->status_topic), "%s/hub/%s/status",
 	         cfg->topic_prefix, cfg->client_id);
 	if (cfg->all_tenants) {
-		rc = session_add_topic(s, "%s/+/dev/+/%sreading", cfg->topic_prefix, "");
+		rc = session_add_topic(s, "%s/+/dev/+/reading", cfg->topic_prefix);
 		if (rc == DHO_OK)
-			rc = session_add_topic(s, "%s/+/dev/+/%sgatt", cfg->topic_prefix, "");
+			rc = session_add_topic(s, "%s/+/dev/+/gatt", cfg->topic_prefix);
 	}
 	for (size_t i = 0; rc == DHO_OK && !cfg->all_tenants && i < cfg->ntenants; i++) {
 		rc = session_add_topic(s, "%s/%s/dev/+/reading", cfg->topic_prefix, cfg->tenants[i]);
@@ -273,9 +281,9 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 			rc = session_add_topic(s, "%s/%s/dev/+/gatt", cfg->topic_prefix, cfg->tenants[i]);
 	}
 	if (rc == DHO_OK)
-		rc = session_add_topic(s, "%s/acks/%s", cfg->topic_prefix, "#");
+		rc = session_add_topic(s, "%s/acks/#", cfg->topic_prefix);
 	for (size_t i = 0; rc == DHO_OK && i < cfg->ninputs; i++)
-		rc = session_add_topic(s, "%s%s", cfg->inputs[i].topic, "");
+		rc = session_add_topic(s, "%s", cfg->inputs[i].topic);
 	if (rc != DHO_OK)
 		goto fail;
 	/* No Paho persistence: inbound messages are kept by the broker until

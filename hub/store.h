@@ -7,6 +7,28 @@
  * guards it with its own lock; each CLI invocation opens its own. Writers
  * wrap their changes in store_begin()/store_commit() (BEGIN IMMEDIATE), so
  * a reading, its alert and the alert's outbox event commit together.
+ *
+ * Return codes. Every int function below returns, unless its comment says
+ * more:
+ *   DHO_OK        done;
+ *   DHO_EBUSY     another connection held the database past the busy
+ *                 timeout: the caller rolls back and may try again;
+ *   DHO_ENOMEM    SQLite ran out of memory;
+ *   DHO_EIO       any other SQLite failure; store_errmsg() says what.
+ * A function that reads one row (a get, a lookup, find_open, next_due,
+ * outbox_next, last_reading) returns DHO_ENOTFOUND when no row matches,
+ * and *out is then undefined. A write that breaks a key (adding what
+ * exists) returns DHO_EEXIST. A listing calls its callback once per row and
+ * returns DHO_OK after the last row or when the callback stopped it by
+ * returning non-zero (store_patient_due() returns that value instead).
+ *
+ * Ownership. The store copies what it is given before it returns; the
+ * caller's strings and structs stay the caller's. Results go into the
+ * caller's structs (fixed arrays, no pointers), except: a row handed to a
+ * callback (its strings, a quarantine payload) is valid only during the
+ * call; struct store_outbox's body belongs to the store until the next call
+ * on the same connection. None of it may be used after the lock that
+ * guards the connection is released. store_close(NULL) does nothing.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -147,15 +169,21 @@ const char *store_errmsg(struct store *st);
  */
 int store_cache(struct store *st, size_t patients);
 
+/* BEGIN IMMEDIATE: takes the write lock now (DHO_EBUSY past the busy
+ * timeout), so that a transaction never fails half-way for the lock. */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
+/* Rolls back the open transaction, if any; never fails. */
 void store_rollback(struct store *st);
 
 /* Changes whenever another connection commits (PRAGMA data_version). */
 int store_data_version(struct store *st, int64_t *out);
 
+/* DHO_EEXIST when a patient of that id is enrolled. */
 int store_patient_add(struct store *st, const struct store_patient *p);
+/* DHO_ENOTFOUND for an unknown id. */
 int store_patient_get(struct store *st, const char *id, struct store_patient *out);
+/* Ends patient id's follow-up at at; DHO_ENOTFOUND for an unknown id. */
 int store_patient_end(struct store *st, const char *id, dho_time_t at);
 int store_patient_list(struct store *st, store_patient_cb cb, void *ctx);
 
@@ -177,6 +205,7 @@ int store_last_reading(struct store *st, const char *patient, enum metric m, dho
  * if any, ends at from. */
 int store_device_assign(struct store *st, const char *device, const char *patient,
                         dho_time_t from);
+/* Ends device's open assignment at at; DHO_ENOTFOUND when it has none. */
 int store_device_unassign(struct store *st, const char *device, dho_time_t at);
 /* The assignment of device covering time at; DHO_ENOTFOUND when none. */
 int store_device_lookup(struct store *st, const char *device, dho_time_t at,
@@ -187,8 +216,10 @@ int store_device_list(struct store *st, const char *patient, store_assignment_cb
 /* Ends every open assignment of patient at time at. */
 int store_device_release_all(struct store *st, const char *patient, dho_time_t at);
 
+/* Sets (or replaces) patient's rule key; spec is already normalized. */
 int store_rule_set(struct store *st, const char *patient, const char *key,
                    const char *spec);
+/* DHO_ENOTFOUND when patient has no rule key of its own. */
 int store_rule_unset(struct store *st, const char *patient, const char *key);
 int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, void *ctx);
 
@@ -226,6 +257,7 @@ int store_quarantine_list(struct store *st, dho_time_t since, int64_t limit,
 /* The unresolved alert of (patient, rule); DHO_ENOTFOUND when none. */
 int store_alert_find_open(struct store *st, const char *patient, const char *rule,
                           struct alert *out);
+/* DHO_ENOTFOUND for an unknown id. */
 int store_alert_get(struct store *st, int64_t id, struct alert *out);
 /* Inserts a (id 0, which is then set) or updates it. */
 int store_alert_save(struct store *st, struct alert *a);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "dynbuf.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -116,16 +117,11 @@ web_json_list(const char *const *list, size_t n)
 static void
 web_teams_join(const struct store_user *u, char *buf, size_t len)
 {
-	size_t off = 0;
+	struct dynbuf b;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < u->nteams && off < len; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? "," : "", u->teams[i]);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
+	dynbuf_init_fixed(&b, buf, len);
+	for (size_t i = 0; i < u->nteams; i++)
+		dynbuf_addf(&b, "%s%s", i ? "," : "", u->teams[i]);
 }
 
 static void

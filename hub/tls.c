@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "dho.h"
+#include "dynbuf.h"
 #include "tls.h"
 
 /* Splits ssl://HOST[:PORT] (or [IPV6]:PORT) into host and port. */
@@ -116,24 +117,24 @@ static void
 tls_cert_names(X509 *cert, char *out, size_t len)
 {
 	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t off = 0;
+	struct dynbuf b;
 
-	out[0] = '\0';
-	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && off < len; i++) {
+	dynbuf_init_fixed(&b, out, len);
+	for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		const char *sep = dynbuf_len(&b) ? ", " : "";
 		char ip[INET6_ADDRSTRLEN];
 
 		if (g->type == GEN_DNS)
-			off += (size_t)snprintf(out + off, len - off, "%sDNS:%.*s", off ? ", " : "",
-			                        ASN1_STRING_length(g->d.dNSName),
-			                        (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+			dynbuf_addf(&b, "%sDNS:%.*s", sep, ASN1_STRING_length(g->d.dNSName),
+			            (const char *)ASN1_STRING_get0_data(g->d.dNSName));
 		else if (g->type == GEN_IPADD &&
 		         inet_ntop(ASN1_STRING_length(g->d.iPAddress) == 4 ? AF_INET : AF_INET6,
 		                   ASN1_STRING_get0_data(g->d.iPAddress), ip, sizeof(ip)) != NULL)
-			off += (size_t)snprintf(out + off, len - off, "%sIP:%s", off ? ", " : "", ip);
+			dynbuf_addf(&b, "%sIP:%s", sep, ip);
 	}
 	GENERAL_NAMES_free(names);
-	if (off == 0)
+	if (dynbuf_len(&b) == 0)
 		X509_NAME_oneline(X509_get_subject_name(cert), out, (int)len);
 }
 

@@ -1,5 +1,5 @@
 /*
- * news2.c: NEWS2 scoring per reference/news2.md (see news2.h).
+ * news2.c: NEWS2 scoring per the Royal College of Physicians' chart (see news2.h).
  *
  * Every parameter except SpO2 on scale 2 is a list of bands over whole
  * numbers (temperature in tenths), so the chart is written as data: each

@@ -1,6 +1,6 @@
 /*
  * news2: the National Early Warning Score 2 (Royal College of Physicians,
- * 2017) exactly as reference/news2.md gives it, and the hub's severity for
+ * 2017) exactly as its chart gives it, and the hub's severity for
  * a score (contract section 5).
  *
  * The scorer is pure: the engine collects the latest reading of each of the

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynbuf.h"
 #include "rules.h"
 #include "timefmt.h"
 
@@ -84,24 +85,6 @@ rules_kind_name(enum rule_kind k)
 	case RULE_NEWS2: return "news2";
 	}
 	return "?";
-}
-
-/* ---- error messages ---- */
-
-static int rules_error(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-rules_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return DHO_EINVAL;
 }
 
 static int rules_fail(struct rules_parser *p, size_t at, const char *fmt, ...)
@@ -742,36 +725,13 @@ rules_term_cmp(const void *a, const void *b)
 }
 
 static int
-rules_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int
-rules_append(char *buf, size_t len, size_t *used, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*used >= len)
-		return DHO_ERANGE;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *used, len - *used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len - *used) {
-		*used = len;
-		return DHO_ERANGE;
-	}
-	*used += (size_t)n;
-	return DHO_OK;
-}
-
-static int
 rules_normalize(struct rule *r)
 {
 	char d1[16], d2[16];
-	size_t used = 0;
+	struct dynbuf spec;
 	int rc = DHO_OK;
 
-	r->spec[0] = '\0';
+	dynbuf_init_fixed(&spec, r->spec, sizeof(r->spec));
 	qsort(r->terms, r->nterms, sizeof(r->terms[0]), rules_term_cmp);
 	for (size_t i = 0; i < r->nterms && rc == DHO_OK; i++) {
 		const struct rules_term *t = &r->terms[i];
@@ -779,20 +739,20 @@ rules_normalize(struct rule *r)
 
 		switch (r->kind) {
 		case RULE_THRESHOLD:
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "%s%s%s%.*f", sep,
-			                  rules_severity_name(t->sev), rules_op_text(t), t->decimals,
-			                  t->limit);
+			rc = dynbuf_addf(&spec, "%s%s%s%.*f", sep,
+			                 rules_severity_name(t->sev), rules_op_text(t), t->decimals,
+			                 t->limit);
 			break;
 		case RULE_TREND:
 			timefmt_format_duration(t->window, d1, sizeof(d1));
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "%s%s:%c%.*f/%s", sep,
-			                  rules_severity_name(t->sev), t->dir < 0 ? '-' : '+',
-			                  t->decimals, t->limit, d1);
+			rc = dynbuf_addf(&spec, "%s%s:%c%.*f/%s", sep,
+			                 rules_severity_name(t->sev), t->dir < 0 ? '-' : '+',
+			                 t->decimals, t->limit, d1);
 			break;
 		default:
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "%s%s:%c%.*f", sep,
-			                  rules_severity_name(t->sev), t->dir < 0 ? '-' : '+',
-			                  t->decimals, t->limit);
+			rc = dynbuf_addf(&spec, "%s%s:%c%.*f", sep,
+			                 rules_severity_name(t->sev), t->dir < 0 ? '-' : '+',
+			                 t->decimals, t->limit);
 			break;
 		}
 	}
@@ -801,23 +761,23 @@ rules_normalize(struct rule *r)
 	switch (r->kind) {
 	case RULE_BASELINE:
 		timefmt_format_duration(r->over, d1, sizeof(d1));
-		rc = rules_append(r->spec, sizeof(r->spec), &used, " over %s min %u", d1, r->min_n);
+		rc = dynbuf_addf(&spec, " over %s min %u", d1, r->min_n);
 		break;
 	case RULE_MISSING:
 		timefmt_format_duration(r->miss_yellow, d1, sizeof(d1));
 		timefmt_format_duration(r->miss_red, d2, sizeof(d2));
 		if (r->miss_red > 0)
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "%s red:%s", d1, d2);
+			rc = dynbuf_addf(&spec, "%s red:%s", d1, d2);
 		else
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "%s", d1);
+			rc = dynbuf_addf(&spec, "%s", d1);
 		break;
 	case RULE_NEWS2:
 		timefmt_format_duration(r->news2_window, d1, sizeof(d1));
 		if (r->news2_scale == 0)
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "off");
+			rc = dynbuf_addf(&spec, "off");
 		else
-			rc = rules_append(r->spec, sizeof(r->spec), &used, "scale%d window %s",
-			                  r->news2_scale, d1);
+			rc = dynbuf_addf(&spec, "scale%d window %s",
+			                 r->news2_scale, d1);
 		break;
 	default:
 		break;
@@ -859,16 +819,16 @@ rules_parse_key(struct rule *r, const char *key, char *err, size_t errlen)
 			continue;
 		r->kind = kinds[i].kind;
 		if (metric_lookup(key + plen, &r->metric) != DHO_OK)
-			return rules_error(err, errlen, "unknown metric '%s' in the rule key '%s'",
-			                   key + plen, key);
+			return dho_fail(err, errlen, DHO_EINVAL, "unknown metric '%s' in the rule key '%s'",
+			                key + plen, key);
 		r->has_metric = true;
 		return DHO_OK;
 	}
 unknown:
-	return rules_error(err, errlen,
-	                   "unknown rule key '%.40s%s': expected threshold.M, trend.M, "
-	                   "baseline.M, missing.M, missing.any or news2", key,
-	                   len > 40 ? "..." : "");
+	return dho_fail(err, errlen, DHO_EINVAL,
+	                "unknown rule key '%.40s%s': expected threshold.M, trend.M, "
+	                "baseline.M, missing.M, missing.any or news2", key,
+	                len > 40 ? "..." : "");
 }
 
 static int
@@ -881,15 +841,15 @@ rules_parse_at(const char *key, const char *spec, size_t base, struct rule **out
 
 	*out = NULL;
 	if (key == NULL || *key == '\0')
-		return rules_error(err, errlen, "no rule key");
+		return dho_fail(err, errlen, DHO_EINVAL, "no rule key");
 	if (spec == NULL)
-		return rules_error(err, errlen, "no spec for the rule '%s'", key);
+		return dho_fail(err, errlen, DHO_EINVAL, "no spec for the rule '%s'", key);
 	if (strlen(spec) >= RULES_SPEC_MAX)
-		return rules_error(err, errlen, "the spec is longer than %d characters",
-		                   RULES_SPEC_MAX - 1);
+		return dho_fail(err, errlen, DHO_EINVAL, "the spec is longer than %d characters",
+		                RULES_SPEC_MAX - 1);
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		rules_error(err, errlen, "out of memory");
+		dho_fail(err, errlen, DHO_EINVAL, "out of memory");
 		return DHO_ENOMEM;
 	}
 	p.r = r;
@@ -905,7 +865,7 @@ rules_parse_at(const char *key, const char *spec, size_t base, struct rule **out
 	if (rc != DHO_OK)
 		goto fail;
 	if (rules_normalize(r) != DHO_OK) {
-		rc = rules_error(err, errlen, "the spec is too long once normalized");
+		rc = dho_fail(err, errlen, DHO_EINVAL, "the spec is too long once normalized");
 		goto fail;
 	}
 	*out = r;
@@ -929,7 +889,7 @@ rules_parse_line(const char *line, struct rule **out, char *err, size_t errlen)
 
 	*out = NULL;
 	if (line == NULL)
-		return rules_error(err, errlen, "no rule");
+		return dho_fail(err, errlen, DHO_EINVAL, "no rule");
 	while (line[i] == ' ' || line[i] == '\t')
 		i++;
 	start = i;
@@ -937,8 +897,8 @@ rules_parse_line(const char *line, struct rule **out, char *err, size_t errlen)
 		i++;
 	n = i - start;
 	if (n == 0)
-		return rules_error(err, errlen,
-		                   "position %zu: expected a rule key such as threshold.spo2", start + 1);
+		return dho_fail(err, errlen, DHO_EINVAL,
+		                "position %zu: expected a rule key such as threshold.spo2", start + 1);
 	if (n >= sizeof(key))
 		n = sizeof(key) - 1;
 	memcpy(key, line + start, n);
@@ -946,9 +906,9 @@ rules_parse_line(const char *line, struct rule **out, char *err, size_t errlen)
 	while (line[i] == ' ' || line[i] == '\t')
 		i++;
 	if (line[i] != '=')
-		return rules_error(err, errlen,
-		                   "position %zu: expected '=' after the key '%s' (KEY = SPEC)", i + 1,
-		                   key);
+		return dho_fail(err, errlen, DHO_EINVAL,
+		                "position %zu: expected '=' after the key '%s' (KEY = SPEC)", i + 1,
+		                key);
 	i++;
 	return rules_parse_at(key, line + i, i, out, err, errlen);
 }

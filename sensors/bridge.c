@@ -31,10 +31,11 @@ static const struct {
 	{ 0x1808, GATT_GLUCOSE_MEASUREMENT },    /* Glucose */
 };
 
-static const char *const bridge_format_names[] = {
+const char *const bridge_format_names[] = {
 	[BRIDGE_OPENMQTTGATEWAY] = "openmqttgateway",
 	[BRIDGE_THEENGS] = "theengs",
 	[BRIDGE_OMG_GATT] = "omg-gatt",
+	[BRIDGE_OMG_GATT + 1] = NULL,
 };
 
 static void
@@ -74,7 +75,7 @@ bridge_format_lookup(const char *name, enum bridge_format *out)
 {
 	if (name == NULL)
 		return DHO_ENOTFOUND;
-	for (size_t i = 0; i < sizeof(bridge_format_names) / sizeof(bridge_format_names[0]); i++) {
+	for (size_t i = 0; bridge_format_names[i] != NULL; i++) {
 		if (strcmp(name, bridge_format_names[i]) == 0) {
 			*out = (enum bridge_format)i;
 			return DHO_OK;
@@ -86,7 +87,7 @@ bridge_format_lookup(const char *name, enum bridge_format *out)
 const char *
 bridge_format_name(enum bridge_format fmt)
 {
-	if ((unsigned)fmt >= sizeof(bridge_format_names) / sizeof(bridge_format_names[0]))
+	if ((unsigned)fmt > BRIDGE_OMG_GATT)
 		return "?";
 	return bridge_format_names[fmt];
 }

@@ -49,6 +49,10 @@ enum bridge_format {
 	BRIDGE_OMG_GATT
 };
 
+/* The config names, indexed by enum bridge_format, with NULL after the
+ * last: the one list of them, which the configuration offers as choices. */
+extern const char *const bridge_format_names[];
+
 /* Looks a format up by its config name ("openmqttgateway", "theengs",
  * "omg-gatt"). Returns DHO_OK or DHO_ENOTFOUND. */
 int bridge_format_lookup(const char *name, enum bridge_format *out);

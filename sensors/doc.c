@@ -416,23 +416,6 @@ doc_describe(const json_t *v, char buf[DOC_DESCRIBE_LEN])
 	}
 }
 
-static int doc_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Writes a message-level reason and returns code. */
-static int
-doc_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 static void doc_reject(struct doc_item *it, int code, const char *prefix, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -654,11 +637,11 @@ doc_seq_text(const char *s, size_t n, uint64_t *out, char *err, size_t errlen)
 	uint64_t v = 0;
 
 	if (s[0] == '-')
-		return doc_fail(err, errlen, DHO_EINVAL,
+		return dho_fail(err, errlen, DHO_EINVAL,
 		                "seq %.*s is negative; it must be an unsigned 64-bit integer", shown, s);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return doc_fail(err, errlen, DHO_EINVAL,
+			return dho_fail(err, errlen, DHO_EINVAL,
 			                "seq %.*s is not an integer; it must be an unsigned 64-bit integer",
 			                shown, s);
 	}
@@ -666,7 +649,7 @@ doc_seq_text(const char *s, size_t n, uint64_t *out, char *err, size_t errlen)
 		unsigned d = (unsigned)(s[i] - '0');
 
 		if (v > (UINT64_MAX - d) / 10)
-			return doc_fail(err, errlen, DHO_EINVAL,
+			return dho_fail(err, errlen, DHO_EINVAL,
 			                "seq %.*s%s is larger than 18446744073709551615 (2^64-1)", shown, s,
 			                n > 40 ? "..." : "");
 		v = v * 10 + d;
@@ -686,7 +669,7 @@ doc_seq_json(const json_t *seq, uint64_t *out, char *err, size_t errlen)
 		return DHO_OK;
 	}
 	doc_describe(seq, text);
-	return doc_fail(err, errlen, DHO_EINVAL, "seq %s is not an unsigned 64-bit integer", text);
+	return dho_fail(err, errlen, DHO_EINVAL, "seq %s is not an unsigned 64-bit integer", text);
 }
 
 static const char *
@@ -715,13 +698,13 @@ doc_readings(const json_t *arr, const char *raw, const struct doc_scan *sc, dho_
 
 	if (!json_is_array(arr)) {
 		doc_describe(arr, text);
-		return doc_fail(err, errlen, DHO_EINVAL, "readings is %s, not an array", text);
+		return dho_fail(err, errlen, DHO_EINVAL, "readings is %s, not an array", text);
 	}
 	n = json_array_size(arr);
 	if (n == 0)
-		return doc_fail(err, errlen, DHO_EINVAL, "readings is empty");
+		return dho_fail(err, errlen, DHO_EINVAL, "readings is empty");
 	if (n > DOC_MAX_READINGS)
-		return doc_fail(err, errlen, DHO_ERANGE, "%zu readings, more than %d per message", n,
+		return dho_fail(err, errlen, DHO_ERANGE, "%zu readings, more than %d per message", n,
 		                DOC_MAX_READINGS);
 	for (size_t i = 0; i < n; i++) {
 		const json_t *e = json_array_get(arr, i);
@@ -773,15 +756,15 @@ doc_head(const char *payload, size_t len, dho_time_t now, struct doc_head *h,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (payload == NULL || len == 0)
-		return doc_fail(err, errlen, DHO_EINVAL, "the payload is empty");
+		return dho_fail(err, errlen, DHO_EINVAL, "the payload is empty");
 	if (len > DOC_MAX_BYTES)
-		return doc_fail(err, errlen, DHO_ERANGE, "the payload is %zu bytes, more than %d", len,
+		return dho_fail(err, errlen, DHO_ERANGE, "the payload is %zu bytes, more than %d", len,
 		                DOC_MAX_BYTES);
 	doc_skim(payload, len, &h->sc);
 	if (h->sc.seq.len > 0) {
 		h->copy = malloc(len);
 		if (h->copy == NULL)
-			return doc_fail(err, errlen, DHO_ENOMEM, "out of memory reading the payload");
+			return dho_fail(err, errlen, DHO_ENOMEM, "out of memory reading the payload");
 		memcpy(h->copy, payload, len);
 		memset(h->copy + h->sc.seq.off, ' ', h->sc.seq.len);
 		h->copy[h->sc.seq.off] = '0';
@@ -790,12 +773,12 @@ doc_head(const char *payload, size_t len, dho_time_t now, struct doc_head *h,
 	h->root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (h->root == NULL) {
 		if (json_error_code(&jerr) == json_error_out_of_memory)
-			return doc_fail(err, errlen, DHO_ENOMEM, "out of memory parsing the payload");
-		return doc_fail(err, errlen, DHO_EINVAL, "malformed JSON at line %d column %d: %s",
+			return dho_fail(err, errlen, DHO_ENOMEM, "out of memory parsing the payload");
+		return dho_fail(err, errlen, DHO_EINVAL, "malformed JSON at line %d column %d: %s",
 		                jerr.line, jerr.column, jerr.text);
 	}
 	if (!json_is_object(h->root))
-		return doc_fail(err, errlen, DHO_EINVAL, "the payload is a JSON %s, not an object",
+		return dho_fail(err, errlen, DHO_EINVAL, "the payload is a JSON %s, not an object",
 		                doc_type_name(h->root));
 	if ((seq = json_object_get(h->root, "seq")) != NULL) {
 		if (h->sc.seq.len > 0)
@@ -811,7 +794,7 @@ doc_head(const char *payload, size_t len, dho_time_t now, struct doc_head *h,
 
 		rc = doc_time(ts, now, &out->measured_at, why, sizeof(why));
 		if (rc != DHO_OK)
-			return doc_fail(err, errlen, rc, "%s", why);
+			return dho_fail(err, errlen, rc, "%s", why);
 	}
 	return DHO_OK;
 }
@@ -852,22 +835,22 @@ doc_parse(const char *payload, size_t len, dho_time_t now, struct doc_result *ou
 	readings = json_object_get(h.root, "readings");
 	if (readings != NULL) {
 		if (p.metric != NULL || p.value != NULL)
-			rc = doc_fail(err, errlen, DHO_EINVAL,
+			rc = dho_fail(err, errlen, DHO_EINVAL,
 			              "the message has both metric/value and readings");
 		else if (p.unit != NULL)
-			rc = doc_fail(err, errlen, DHO_EINVAL,
+			rc = dho_fail(err, errlen, DHO_EINVAL,
 			              "a top-level unit beside readings is ambiguous; give unit in each reading");
 		else
 			rc = doc_readings(readings, payload, &h.sc, now, out, err, errlen);
 		return doc_done(&h, out, now, rc);
 	}
 	if (p.metric == NULL && p.value == NULL)
-		rc = doc_fail(err, errlen, DHO_EINVAL,
+		rc = dho_fail(err, errlen, DHO_EINVAL,
 		              "the message has neither metric and value nor a readings array");
 	else if (p.value == NULL)
-		rc = doc_fail(err, errlen, DHO_EINVAL, "the message has a metric but no value");
+		rc = dho_fail(err, errlen, DHO_EINVAL, "the message has a metric but no value");
 	else if (p.metric == NULL)
-		rc = doc_fail(err, errlen, DHO_EINVAL, "the message has a value but no metric");
+		rc = dho_fail(err, errlen, DHO_EINVAL, "the message has a value but no metric");
 	if (rc != DHO_OK)
 		return doc_done(&h, out, now, rc);
 	p.span = &h.sc.value;
@@ -930,15 +913,15 @@ doc_parse_gatt(const char *payload, size_t len, dho_time_t now, struct doc_resul
 	if ((rc = doc_head(payload, len, now, &h, out, err, errlen)) != DHO_OK)
 		return doc_done(&h, out, now, rc);
 	if (json_unpack_ex(h.root, &jerr, 0, "{s:s, s:s}", "uuid", &uuid_s, "hex", &hex) != 0)
-		rc = doc_fail(err, errlen, DHO_EINVAL,
+		rc = dho_fail(err, errlen, DHO_EINVAL,
 		              "GATT envelope needs string fields uuid and hex: %s", jerr.text);
 	else if (gatt_parse_uuid(uuid_s, &uuid) != DHO_OK)
-		rc = doc_fail(err, errlen, DHO_EINVAL, "uuid '%.40s' is not a 16-bit Bluetooth UUID",
+		rc = dho_fail(err, errlen, DHO_EINVAL, "uuid '%.40s' is not a 16-bit Bluetooth UUID",
 		              uuid_s);
 	else if (gatt_parse_hex(hex, buf, sizeof(buf), &n, why, sizeof(why)) != DHO_OK)
-		rc = doc_fail(err, errlen, DHO_EINVAL, "hex: %s", why);
+		rc = dho_fail(err, errlen, DHO_EINVAL, "hex: %s", why);
 	else if ((rc = gatt_decode(uuid, buf, n, &v, why, sizeof(why))) != DHO_OK)
-		rc = doc_fail(err, errlen, rc, "%s", why);
+		rc = dho_fail(err, errlen, rc, "%s", why);
 	if (rc == DHO_OK) {
 		doc_from_gatt(&v, out->measured_at, out);
 		out->uuid = uuid;

@@ -1,7 +1,7 @@
 /*
  * gatt.c: BLE GATT health measurement values (contract section 4.3), decoded
- * per reference/ble-gatt.md. The decisions the reference leaves open are
- * listed in gatt.h.
+ * per the Bluetooth SIG's GATT Specification Supplement. The decisions it
+ * leaves open are listed in gatt.h.
  *
  * Every decoder walks the value with a cursor (struct gatt_cur) whose only
  * way to read is gatt_take(), which checks the remaining length first and,
@@ -455,57 +455,13 @@ gatt_apply_flags(struct gatt_value *v)
 		v->readings[i].flags = v->flags;
 }
 
-static bool
-gatt_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-gatt_mdays(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return days[m - 1] + (m == 2 && gatt_leap(y));
-}
-
 /* The Date Time ranges of the GATT Specification Supplement. */
 static bool
 gatt_civil_valid(int y, int mo, int d, int h, int mi, int s)
 {
 	return y >= 1582 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
-	       d <= gatt_mdays(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
+	       d <= timefmt_month_days(y, mo) && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 &&
 	       s >= 0 && s <= 59;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-gatt_days_from_civil(int y, int m, int d)
-{
-	int64_t yy = y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t yoe = yy - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-static void
-gatt_civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp, yy;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yy + (*m <= 2));
 }
 
 /* Floor division: days before 1970 must round down, not toward zero. */
@@ -523,11 +479,11 @@ gatt_add_minutes(struct gatt_value *v, int minutes)
 
 	if (!gatt_civil_valid(v->year, v->month, v->day, v->hour, v->minute, v->second))
 		return;
-	t = gatt_days_from_civil(v->year, v->month, v->day) * 86400 +
+	t = timefmt_days_from_civil(v->year, v->month, v->day) * 86400 +
 	    v->hour * 3600 + v->minute * 60 + v->second + (int64_t)minutes * 60;
 	days = gatt_floordiv(t, 86400);
 	sod = t - days * 86400;
-	gatt_civil_from_days(days, &v->year, &v->month, &v->day);
+	timefmt_civil_from_days(days, &v->year, &v->month, &v->day);
 	v->hour = (int)(sod / 3600);
 	v->minute = (int)(sod / 60 % 60);
 	v->second = (int)(sod % 60);
@@ -992,7 +948,7 @@ gatt_decode(uint16_t uuid, const uint8_t *buf, size_t len,
 uint32_t
 gatt_reserved_flags(uint16_t uuid, const uint8_t *buf, size_t len)
 {
-	/* The flags bits each layout leaves reserved, from reference/ble-gatt.md. */
+	/* The flags bits each layout leaves reserved, from the GATT Specification Supplement. */
 	static const struct { uint16_t uuid; uint16_t mask; bool wide; } rfu[] = {
 		{ GATT_BP_MEASUREMENT, 0xE0, false },
 		{ GATT_INTERMEDIATE_CUFF, 0xE0, false },

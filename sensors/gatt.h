@@ -1,6 +1,7 @@
 /*
  * gatt: BLE GATT health measurement values (contract section 4.3), decoded
- * exactly per the Bluetooth SIG layouts in reference/ble-gatt.md.
+ * exactly per the layouts of the Bluetooth SIG's GATT Specification
+ * Supplement and the profiles it names.
  *
  * gatt_decode() turns one characteristic value into a struct gatt_value:
  * readings in canonical units (through metric_convert()), the status bits

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ident.h"
 #include "mbus.h"
 
 /* float32 is read by copying its 32 bits into a float. */
@@ -17,29 +18,6 @@ _Static_assert(sizeof(float) == 4 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
                "float must be IEEE 754 binary32");
 
 #define MBUS_N(a) (sizeof(a) / sizeof((a)[0]))
-
-static int
-mbus_why(char *why, size_t len, const char *msg)
-{
-	snprintf(why, len, "%s", msg);
-	return DHO_EINVAL;
-}
-
-/* Copies [s, e) without the white space around it into out (len bytes);
- * false when nothing is left or it does not fit. */
-static bool
-mbus_trim_copy(const char *s, const char *e, char *out, size_t len)
-{
-	while (s < e && isspace((unsigned char)*s))
-		s++;
-	while (e > s && isspace((unsigned char)e[-1]))
-		e--;
-	if (s == e || (size_t)(e - s) >= len)
-		return false;
-	memcpy(out, s, (size_t)(e - s));
-	out[e - s] = '\0';
-	return true;
-}
 
 static const double mbus_pow10[MBUS_MAX_DECIMALS + 1] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
 
@@ -226,10 +204,12 @@ mbus_parse_reg(const char *v, struct mbus_reg *r, char *why, size_t len)
 		const char *e = colon ? colon : p + strlen(p);
 
 		if ((i < 3 && colon == NULL) || (i == 3 && colon != NULL))
-			return mbus_why(why, len, "expected ADDRESS:TABLE:TYPE:SCALE, e.g. "
+			return dho_fail(why, len, DHO_EINVAL,
+			                "expected ADDRESS:TABLE:TYPE:SCALE, e.g. "
 			                "0:input:uint16:0.1");
-		if (!mbus_trim_copy(p, e, part[i], sizeof(part[i])))
-			return mbus_why(why, len, "expected ADDRESS:TABLE:TYPE:SCALE with no empty "
+		if (!ident_trim_copy(p, e, part[i], sizeof(part[i])))
+			return dho_fail(why, len, DHO_EINVAL,
+			                "expected ADDRESS:TABLE:TYPE:SCALE with no empty "
 			                "part, e.g. 0:input:uint16:0.1");
 		p = e + 1;
 	}
@@ -241,14 +221,15 @@ mbus_parse_reg(const char *v, struct mbus_reg *r, char *why, size_t len)
 	addr = strtol(digits, &end, hex ? 16 : 10);
 	if (!(hex ? isxdigit((unsigned char)*digits) : isdigit((unsigned char)*digits)) ||
 	    *end != '\0' || errno != 0 || addr < 0 || addr > 65535)
-		return mbus_why(why, len, "the address must be a register number from 0 to 65535 "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the address must be a register number from 0 to 65535 "
 		                "(decimal or 0x hex)");
 	if (strcmp(part[1], "holding") == 0)
 		r->table = MBUS_HOLDING;
 	else if (strcmp(part[1], "input") == 0)
 		r->table = MBUS_INPUT;
 	else
-		return mbus_why(why, len, "the table must be holding or input");
+		return dho_fail(why, len, DHO_EINVAL, "the table must be holding or input");
 	snprintf(type, sizeof(type), "%s", part[2]);
 	r->order = MBUS_WORD_BE;
 	suffix = strrchr(type, '_');
@@ -258,7 +239,8 @@ mbus_parse_reg(const char *v, struct mbus_reg *r, char *why, size_t len)
 		else if (strcmp(suffix, "_le") == 0)
 			r->order = MBUS_WORD_LE;
 		else
-			return mbus_why(why, len, "the word order suffix must be _be or _le");
+			return dho_fail(why, len, DHO_EINVAL,
+			                "the word order suffix must be _be or _le");
 		type[suffix - type] = '\0';
 	}
 	for (size_t i = 0; i < MBUS_N(mbus_types); i++) {
@@ -269,18 +251,22 @@ mbus_parse_reg(const char *v, struct mbus_reg *r, char *why, size_t len)
 		}
 	}
 	if (!found)
-		return mbus_why(why, len, "the type must be int16, uint16, int32, uint32 or float32 "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the type must be int16, uint16, int32, uint32 or float32 "
 		                "(32-bit types may end in _be or _le)");
 	if (suffix != NULL && !wide)
-		return mbus_why(why, len, "a word order (_be, _le) applies only to the 32-bit types, "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "a word order (_be, _le) applies only to the 32-bit types, "
 		                "which span two registers");
 	if (wide && addr == 65535)
-		return mbus_why(why, len, "a 32-bit type needs two registers: its address can be "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "a 32-bit type needs two registers: its address can be "
 		                "at most 65534");
 	errno = 0;
 	r->scale = strtod(part[3], &end);
 	if (*end != '\0' || errno != 0 || !isfinite(r->scale) || r->scale == 0)
-		return mbus_why(why, len, "the scale must be a non-zero number (the reading is "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the scale must be a non-zero number (the reading is "
 		                "raw * SCALE, e.g. 0.1)");
 	r->address = (int)addr;
 	return DHO_OK;
@@ -309,30 +295,33 @@ mbus_parse_rtu(const char *s, struct mbus_endpoint *out, char *why, size_t len)
 
 	frame = strrchr(s, ':');
 	if (frame == NULL || frame == s)
-		return mbus_why(why, len, "expected rtu:DEVICE:BAUD:8N1");
+		return dho_fail(why, len, DHO_EINVAL, "expected rtu:DEVICE:BAUD:8N1");
 	baud = frame - 1;
 	while (baud > s && *baud != ':')
 		baud--;
 	if (*baud != ':' || baud == s)
-		return mbus_why(why, len, "expected rtu:DEVICE:BAUD:8N1");
+		return dho_fail(why, len, DHO_EINVAL, "expected rtu:DEVICE:BAUD:8N1");
 	if (s[0] != '/')
-		return mbus_why(why, len, "the serial device must be an absolute path (/dev/ttyUSB0)");
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the serial device must be an absolute path (/dev/ttyUSB0)");
 	if ((size_t)(baud - s) >= sizeof(out->device))
-		return mbus_why(why, len, "the serial device's path is too long");
+		return dho_fail(why, len, DHO_EINVAL, "the serial device's path is too long");
 	errno = 0;
 	b = strtol(baud + 1, &end, 10);
 	if (end == baud + 1 || end != frame || errno != 0 || !isdigit((unsigned char)baud[1]))
-		return mbus_why(why, len, "the baud rate must be a number (e.g. 9600)");
+		return dho_fail(why, len, DHO_EINVAL, "the baud rate must be a number (e.g. 9600)");
 	for (size_t i = 0; i < MBUS_N(bauds); i++)
 		known = known || bauds[i] == b;
 	if (!known)
-		return mbus_why(why, len, "the baud rate must be one of 1200, 2400, 4800, 9600, "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the baud rate must be one of 1200, 2400, 4800, 9600, "
 		                "19200, 38400, 57600, 115200, 230400, 460800, 921600");
 	frame++;
 	if (strlen(frame) != 3 || frame[0] < '5' || frame[0] > '8' ||
 	    (frame[1] != 'N' && frame[1] != 'E' && frame[1] != 'O') ||
 	    (frame[2] != '1' && frame[2] != '2'))
-		return mbus_why(why, len, "the frame must be DATA PARITY STOP, e.g. 8N1 (data bits "
+		return dho_fail(why, len, DHO_EINVAL,
+		                "the frame must be DATA PARITY STOP, e.g. 8N1 (data bits "
 		                "5-8, parity N, E or O, stop bits 1 or 2)");
 	memcpy(out->device, s, (size_t)(baud - s));
 	out->device[baud - s] = '\0';
@@ -360,5 +349,5 @@ mbus_parse_url(const char *url, struct mbus_endpoint *out, char *why, size_t why
 		return net_parse_hostport(url + 6, true, out->host, out->port, why, whylen);
 	if (strncmp(url, "rtu:", 4) == 0)
 		return mbus_parse_rtu(url + 4, out, why, whylen);
-	return mbus_why(why, whylen, "must be tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1");
+	return dho_fail(why, whylen, DHO_EINVAL, "must be tcp://HOST:PORT or rtu:DEVICE:BAUD:8N1");
 }

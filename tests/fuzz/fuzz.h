@@ -17,8 +17,13 @@
 
 #include <jansson.h>
 
+#include "doc.h"
 #include "gatt.h"
 #include "timefmt.h"
+
+/* 2026-11-23T08:20:00Z, the unit tests' NOW (tests/unit/test_doc.c): the
+ * vectors' times fall inside the accepted window. */
+#define FUZZ_NOW ((dho_time_t)1795422000)
 
 /* A broken promise of a decoder's header is a finding like a crash. */
 #define FUZZ_CHECK(cond)                                                         \
@@ -39,6 +44,23 @@ fuzz_set_zone(void)
 		FUZZ_CHECK(timefmt_set_zone("UTC") == DHO_OK);
 }
 
+/* libFuzzer's entry points: each harness defines LLVMFuzzerTestOneInput().
+ * One whose decoder reads local times defines FUZZ_WITH_ZONE before it
+ * includes this header, and gets the initializer that sets the zone. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifdef FUZZ_WITH_ZONE
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_set_zone();
+	return 0;
+}
+#endif
+
 /* A heap copy of data[size] with a terminator; the caller frees it. */
 static inline char *
 fuzz_strndup(const uint8_t *data, size_t size)
@@ -57,6 +79,35 @@ fuzz_check_err(const char *err, size_t errlen, int rc)
 {
 	FUZZ_CHECK(memchr(err, '\0', errlen) != NULL);
 	FUZZ_CHECK(rc == DHO_OK ? err[0] == '\0' : err[0] != '\0');
+}
+
+/*
+ * What doc.h promises about a result, whichever document gave it: nothing
+ * after a failure; terminated texts; a rejected item with its reason and
+ * code; an accepted one inside its metric's range.
+ */
+static inline void
+fuzz_check_doc_result(const struct doc_result *r, int rc)
+{
+	if (rc != DHO_OK) {
+		FUZZ_CHECK(r->n == 0);
+		return;
+	}
+	FUZZ_CHECK(r->n <= DOC_MAX_READINGS);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct doc_item *it = &r->items[i];
+
+		FUZZ_CHECK(memchr(it->metric, '\0', sizeof(it->metric)) != NULL);
+		FUZZ_CHECK(memchr(it->reason, '\0', sizeof(it->reason)) != NULL);
+		if (!it->ok) {
+			FUZZ_CHECK(it->code != DHO_OK && it->reason[0] != '\0');
+			continue;
+		}
+		/* An accepted reading is what the store may keep as it is. */
+		FUZZ_CHECK(it->code == DHO_OK);
+		FUZZ_CHECK(metric_check(it->r.metric, it->r.value, NULL, 0) == DHO_OK);
+		FUZZ_CHECK(it->r.decimals >= 0 && it->r.decimals <= 6);
+	}
 }
 
 /*

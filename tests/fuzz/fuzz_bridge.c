@@ -5,24 +5,13 @@
  * it, through gatt_to_json().
  */
 #include "bridge.h"
+#define FUZZ_WITH_ZONE
 #include "fuzz.h"
 #include "ident.h"
 
 #ifndef FUZZ_BRIDGE_FORMAT
 #error "build with -DFUZZ_BRIDGE_FORMAT=BRIDGE_..."
 #endif
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_set_zone();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,6 +3,7 @@
  * characteristic among those the hub decodes; the rest is the value, in a
  * buffer of exactly its length so that a read past it is caught.
  */
+#define FUZZ_WITH_ZONE
 #include "fuzz.h"
 
 static const uint16_t fuzz_uuids[] = {
@@ -12,18 +13,6 @@ static const uint16_t fuzz_uuids[] = {
 };
 
 #define FUZZ_NUUIDS (sizeof(fuzz_uuids) / sizeof(fuzz_uuids[0]))
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_set_zone();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,19 +4,8 @@
  * parses it (gatt_parse_uuid(), gatt_parse_hex() into a buffer of
  * GATT_MAX_VALUE bytes), then decoded and printed with gatt_to_json().
  */
+#define FUZZ_WITH_ZONE
 #include "fuzz.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_set_zone();
-	return 0;
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -14,8 +14,6 @@ static const double fuzz_scales[] = { 1, 0.1, 0.01, 0.001, 2.5, 10, -1, 1e-300, 
 
 #define FUZZ_NSCALES (sizeof(fuzz_scales) / sizeof(fuzz_scales[0]))
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 static void
 fuzz_decode(const uint8_t *data, size_t size)
 {

@@ -5,8 +5,6 @@
 #include "fuzz.h"
 #include "mbus.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 /*
  * test_delivery.c: the delivery guarantees of alert events (contract
- * sections 6 and 7, issue #5) on the real parts: a real Mosquitto, the
+ * sections 6 and 7) on the real parts: a real Mosquitto, the
  * real dhohub binary, and a real HTTP webhook receiver (libmicrohttpd) in
  * this process. Every event must reach its team's topic and its team's
  * webhook, in order per alert and none lost, through a webhook outage, a

@@ -35,14 +35,23 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-sh(const char *fmt, const char *a, const char *b, const char *c)
-{
-	int st;
-	char *o = run(&st, fmt, a, b, c);
+/* Runs a shell command, failing the test when it fails. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+	char *o;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	o = run(&st, "%s", cmd);
 	if (st != 0)
-		fail_msg("'%s' failed (%d): %s", fmt, st, o);
+		fail_msg("'%s' failed (%d): %s", cmd, st, o);
 	free(o);
 }
 
@@ -159,12 +168,13 @@ test_broker_acl(void **state)
 	pid_t own_sub = -1, other_sub = -1;
 	int port, st;
 
-	port = acl_broker(e, "hubpw");
-	/* A patient without a device: no ACL to write. */
-	today(own, 16, 1);
-	snprintf(line, sizeof(line), "patient add P0 --tenant vefsn --program copd --discharged %s",
-	         own);
-	assert_int_equal(cli(e, NULL, line), 0);
+	/* The hub sends the first line of its password_file only (issue 17):
+	 * a second line must not become part of the password. */
+	port = acl_broker(e, "hubpw\nnot-part-of-the-password");
+	/* A patient but no device assigned yet: no ACL to write. (Without
+	 * any database, broker-acl refuses the missing file instead.) */
+	assert_int_equal(cli(e, NULL, "patient add P0 --tenant vefsn --program copd "
+	                     "--discharged 2026-01-01"), 0);
 	st = cli(e, &out, "broker-acl");
 	assert_int_equal(st, 1);
 	assert_string_equal(out, "");

@@ -1,5 +1,5 @@
 /*
- * Fault injection (issue #6): the hub killed with SIGKILL again and again
+ * Fault injection: the hub killed with SIGKILL again and again
  * during a stream, the broker stopped and restarted during a stream, and
  * the disk filling up under the database. Each test ends with every reading
  * stored exactly once and PRAGMA integrity_check ok.

@@ -1,5 +1,5 @@
 /*
- * test_hostile.c: the findings of the security probe (issue 17), each
+ * test_hostile.c: the findings of the security probe, each
  * under the name the probe gave it, on the real parts: a Mosquitto of its
  * own, the real dhohub binary, driven only through MQTT and the CLI.
  */

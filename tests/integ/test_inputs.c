@@ -367,7 +367,7 @@ test_2a36_accepted_stores_nothing(void **state)
 }
 
 /*
- * Value precision (issue 14 item 6): 38.50 Cel sent as 38.50, and the
+ * Value precision: 38.50 Cel sent as 38.50, and the
  * 2A1C vector's 37.60, print with their decimals in readings --json, in
  * the published event and in alerts --json: one formatter for all three.
  */

@@ -1,5 +1,5 @@
 /*
- * test_web.c: the nurses' workspace API (contract section 8, issue 12) on
+ * test_web.c: the nurses' workspace API (contract section 8) on
  * the real parts: a real Mosquitto, the real `dhohub run` and `dhohub web`
  * on one SQLite file, HTTP through libcurl and the event stream through a
  * plain socket. Log-in, throttling, scope before and after an escalation,

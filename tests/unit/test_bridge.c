@@ -21,14 +21,7 @@
 #include <cmocka.h>
 
 #include "bridge.h"
-
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
+#include "expect.h"
 
 /* The reference's 2A35 vector: 138/88/120 mmHg, pulse 60, user 1. */
 #define BP_HEX "1e8a00580078000000041114293b3c00012700"

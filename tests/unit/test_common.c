@@ -9,23 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "dho.h"
+#include "dynbuf.h"
 #include "escape.h"
+#include "expect.h"
 #include "ident.h"
 #include "strmap.h"
 #include "timefmt.h"
-
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 #define T_0815Z ((dho_time_t)1795421700)        /* 2026-11-23T08:15:00Z */
 
@@ -374,6 +369,52 @@ test_escape_cut(void **state)
 	assert_string_equal(out, "...");
 }
 
+/* The bounded buffer: appends, the cut at the maximum, both storages. */
+static void
+test_dynbuf(void **state)
+{
+	struct dynbuf b;
+	char small[8], *p;
+
+	(void)state;
+	dynbuf_init(&b, 10);
+	assert_string_equal(dynbuf_str(&b), "");
+	assert_int_equal(dynbuf_adds(&b, "abc"), DHO_OK);
+	assert_int_equal(dynbuf_addf(&b, "-%d-", 42), DHO_OK);
+	assert_string_equal(dynbuf_str(&b), "abc-42-");
+	assert_false(b.cut);
+	/* Past the maximum: what fits is kept, the cut is remembered. */
+	assert_int_equal(dynbuf_adds(&b, "wxyz"), DHO_ERANGE);
+	assert_string_equal(dynbuf_str(&b), "abc-42-wxy");
+	assert_true(b.cut);
+	assert_int_equal(dynbuf_adds(&b, "q"), DHO_ERANGE);
+	assert_int_equal(dynbuf_len(&b), 10);
+	dynbuf_reset(&b);
+	assert_false(b.cut);
+	assert_string_equal(dynbuf_str(&b), "");
+	assert_int_equal(dynbuf_add(&b, "x\0y", 3), DHO_OK);
+	assert_int_equal(dynbuf_len(&b), 3);
+	p = dynbuf_take(&b);
+	assert_non_null(p);
+	assert_memory_equal(p, "x\0y", 4);
+	free(p);
+	assert_string_equal(dynbuf_str(&b), "");
+	/* A text longer than the formatter's stack buffer. */
+	dynbuf_free(&b);
+	dynbuf_init(&b, 1000);
+	assert_int_equal(dynbuf_addf(&b, "%0600d", 7), DHO_OK);
+	assert_int_equal(dynbuf_len(&b), 600);
+	assert_int_equal(dynbuf_str(&b)[599], '7');
+	dynbuf_free(&b);
+	/* On the caller's array: never past it, always terminated. */
+	dynbuf_init_fixed(&b, small, sizeof(small));
+	assert_string_equal(small, "");
+	assert_int_equal(dynbuf_addf(&b, "%s, %s", "one", "two"), DHO_ERANGE);
+	assert_string_equal(small, "one, tw");
+	assert_null(dynbuf_take(&b));
+	dynbuf_free(&b);
+}
+
 /* The map finds what it holds, inserts zero-filled values, never holds
  * more than its maximum (it starts again when full) and grows past its
  * first allocation with every key still found. */
@@ -429,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_ident),
 		cmocka_unit_test(test_team),
+		cmocka_unit_test(test_dynbuf),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_strmap),
 		cmocka_unit_test(test_escape_cut),

@@ -343,7 +343,7 @@ test_every_key(void **state)
 	assert_int_equal(c->ninputs, 1);
 	assert_string_equal(c->inputs[0].name, "omg");
 	assert_string_equal(c->inputs[0].topic, "home/+/BTtoMQTT/#");
-	assert_int_equal(c->inputs[0].format, CFG_FMT_OMG_GATT);
+	assert_int_equal(c->inputs[0].format, BRIDGE_OMG_GATT);
 	assert_string_equal(c->inputs[0].tenant, "rana");
 
 	assert_int_equal(c->nmodbus, 1);
@@ -383,8 +383,8 @@ test_the_other_enum_values(void **state)
 	             "register.pulse = 65535:holding:int16:1\n"
 	             "register.temp = 65534:input:int32:0.01\n"
 	             "register.bp_sys = 3:input:uint32_be:-1\n", &l);
-	assert_int_equal(l.cfg->inputs[0].format, CFG_FMT_OPENMQTTGATEWAY);
-	assert_int_equal(l.cfg->inputs[1].format, CFG_FMT_THEENGS);
+	assert_int_equal(l.cfg->inputs[0].format, BRIDGE_OPENMQTTGATEWAY);
+	assert_int_equal(l.cfg->inputs[1].format, BRIDGE_THEENGS);
 	assert_int_equal(l.cfg->durability, CFG_DURABILITY_NORMAL);
 	assert_int_equal(l.cfg->modbus[0].unit_id, 1);
 	assert_int_equal(l.cfg->modbus[0].interval_s, 10);
@@ -1219,7 +1219,7 @@ test_contract_example(void **state)
 	assert_string_equal(config_team(l.cfg, "home-nursing/vefsn")->webhook,
 	                    "http://127.0.0.1:9000/alerts");
 	assert_int_equal(l.cfg->modbus[0].nregs, 2);
-	assert_int_equal(l.cfg->inputs[0].format, CFG_FMT_OPENMQTTGATEWAY);
+	assert_int_equal(l.cfg->inputs[0].format, BRIDGE_OPENMQTTGATEWAY);
 	load_done(&l);
 }
 

@@ -17,20 +17,12 @@
 #include <cmocka.h>
 
 #include "doc.h"
+#include "expect.h"
 #include "timefmt.h"
 
 /* 2026-11-23T08:20:00Z: five minutes after the contract's example ts. */
 #define NOW ((dho_time_t)1795422000)
 #define TS_EXAMPLE ((dho_time_t)1795421700)     /* 2026-11-23T08:15:00Z */
-
-/* Reports the table row before failing, so a failure names its case. */
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 #define ONE(m, v) "{\"metric\":\"" m "\",\"value\":" v "}"
 #define ONEU(m, v, u) "{\"metric\":\"" m "\",\"value\":" v ",\"unit\":\"" u "\"}"

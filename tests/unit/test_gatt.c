@@ -2,7 +2,7 @@
  * test_gatt.c: BLE GATT values (contract section 4.3) through gatt_decode(),
  * the IEEE 11073 number helpers, the text parsers and gatt_to_json().
  *
- * Every test vector of reference/ble-gatt.md is here, followed by vectors of
+ * Every example value of the GATT Specification Supplement is here, followed by vectors of
  * our own for each flag, unit and status bit. Every value is decoded from a
  * heap buffer of exactly its length so that AddressSanitizer catches a read
  * past the end, and every valid vector is also decoded cut short at each
@@ -18,19 +18,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "expect.h"
 #include <jansson.h>
 
 #include "gatt.h"
 #include "timefmt.h"
-
-/* Reports the table row before failing, so a failure names its case. */
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 #define NO_USER (-1)
 
@@ -108,7 +101,7 @@ struct vec {
 #define RM(m, mark, why) { (m), 0, 0, (mark), (why) }
 
 static const struct vec vectors[] = {
-	/* Every vector of reference/ble-gatt.md. */
+	/* Every example value of the GATT Specification Supplement. */
 	{ "ref 2a35 mmHg", 0x2A35,
 	  "1E 8A 00 58 00 78 00 00 00 04 11 14 29 3B 3C 00 01 27 00", 4,
 	  { R(METRIC_BP_SYS, 138, 0), R(METRIC_BP_DIA, 88, 0), R(METRIC_BP_MAP, 120, 0),

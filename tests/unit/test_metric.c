@@ -11,17 +11,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "expect.h"
 #include <jansson.h>
 
 #include "metric.h"
-
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 /* The table as the contract writes it. */
 static const struct {

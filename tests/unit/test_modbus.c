@@ -16,18 +16,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
 #include <modbus/modbus.h>
 
+#include "expect.h"
 #include "mbus.h"
 #include "modbus.h"
-
-#define EXPECT(row, cond)                                                        \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			print_error("case \"%s\": %s\n", (row), #cond);         \
-			fail();                                                  \
-		}                                                                \
-	} while (0)
 
 /*
  * Each row is one register map entry's TYPE and SCALE as an operator writes

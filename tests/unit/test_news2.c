@@ -1,5 +1,5 @@
 /*
- * test_news2.c: NEWS2 against reference/news2.md: every band boundary (the
+ * test_news2.c: NEWS2 against the Royal College of Physicians' chart (2017): every band boundary (the
  * polaris-foundation/dhos-scoring-engine checks), both SpO2 scales on air
  * and on oxygen, rounding to each band's precision, the worked examples,
  * the hub's severity mapping and the refusal of incomplete sets.

@@ -1,2 +1,0 @@
-/* Keeps a library buildable while its modules are being written. */
-typedef int dho_empty_unit;
