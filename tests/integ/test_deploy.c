@@ -239,6 +239,16 @@ test_broker_acl(void **state)
 	assert_int_equal(file_lines(other, "\"opened\"", NULL), 0);
 	assert_int_equal(file_lines(other, "hospital-dho/mosjoen", NULL), 0);
 	assert_int_equal(file_lines(other, "P1", NULL), 0);
+	/* Nor can it ack that team's alert: the broker drops its message on
+	 * the hospital team's acks topic; the team's own ack goes through. */
+	auth_pub(port, "home-nursing/rana", "pwr", "dho/v1/acks/hospital-dho/mosjoen",
+	         "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"mallory\"}");
+	auth_pub(port, "hospital-dho/mosjoen", "pwh", "dho/v1/acks/hospital-dho/mosjoen",
+	         "{\"alert\": \"A1\", \"action\": \"ack\", \"by\": \"nurse.kari\"}");
+	assert_int_equal(wait_file_lines(own, "\"acked\"", NULL, 1, 10), 1);
+	assert_int_equal(file_lines(own, "mallory", NULL), 0);
+	assert_int_equal(file_lines(own, "nurse.kari", NULL), 1);
+	assert_int_equal(cli_len(e, "quarantine --json"), 0);
 	stop(&own_sub, SIGTERM);
 	stop(&other_sub, SIGTERM);
 }
