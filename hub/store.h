@@ -177,6 +177,9 @@ int store_device_list(struct store *st, const char *patient, store_assignment_cb
 /* Ends every open assignment of patient at time at. */
 int store_device_release_all(struct store *st, const char *patient, dho_time_t at);
 
+/* An override of patient's rule key (set or removed) also brings the
+ * patient's timer check forward (store_patient_due()), so that a new
+ * missing rule is looked at at once. */
 int store_rule_set(struct store *st, const char *patient, const char *key,
                    const char *spec);
 int store_rule_unset(struct store *st, const char *patient, const char *key);
