@@ -49,10 +49,6 @@
 static long drain_readings = 60000, drain_days, drain_per_day = 20;
 static int drain_patients = 100, drain_inflight = 1000, drain_port;
 
-struct counter {
-	atomic_long received;
-	atomic_llong last_ns;
-};
 
 struct status {
 	pthread_mutex_t mu;
@@ -79,19 +75,6 @@ write_reading(void *ctx, int dev, long r, char *topic, size_t tlen, char *body, 
 		                2000000000L + r, 94 + r % 4);
 	return snprintf(body, len, "{\"seq\": %ld, \"metric\": \"pulse\", \"value\": %ld}",
 	                2000000000L + r, 62 + r % 13);
-}
-
-static int
-count_arrived(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
-{
-	struct counter *k = ctx;
-
-	(void)topiclen;
-	atomic_fetch_add(&k->received, 1);
-	atomic_store(&k->last_ns, bench_now_ns());
-	MQTTAsync_freeMessage(&m);
-	MQTTAsync_free(topic);
-	return 1;
 }
 
 static int
@@ -132,7 +115,7 @@ rounds(void)
 static double
 ceiling(void)
 {
-	struct counter k = { 0 };
+	struct bench_mqtt_counter k = { 0 };
 	long n = rounds() * drain_patients;
 	int64_t t0, waited = 0;
 	MQTTAsync c;
@@ -142,7 +125,7 @@ ceiling(void)
 	bench_mqtt_publish(drain_port, 0, drain_patients, rounds(), drain_inflight, 0,
 	                   write_reading, NULL, NULL);
 	t0 = bench_now_ns();
-	c = bench_mqtt_client(drain_port, "drain-ceiling", false, TOPICS, count_arrived, &k);
+	c = bench_mqtt_client(drain_port, "drain-ceiling", false, TOPICS, bench_mqtt_count, &k);
 	while (atomic_load(&k.received) < n && waited < 300000) {
 		usleep(5 * 1000);
 		waited += 5;

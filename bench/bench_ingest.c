@@ -43,10 +43,6 @@
 
 #define TENANT "b"
 
-struct consumer {
-	atomic_long received;
-	atomic_llong last_ns;
-};
 
 struct probes {
 	int n;                 /* devices */
@@ -67,19 +63,6 @@ die(const char *what, int rc)
 {
 	fprintf(stderr, "bench_ingest: %s failed (%d)\n", what, rc);
 	exit(1);
-}
-
-static int
-count_arrived(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
-{
-	struct consumer *k = ctx;
-
-	(void)topiclen;
-	atomic_fetch_add(&k->received, 1);
-	atomic_store(&k->last_ns, bench_now_ns());
-	MQTTAsync_freeMessage(&m);
-	MQTTAsync_free(topic);
-	return 1;
 }
 
 /* Alert events and the hub's status: the first `opened` per patient. */
@@ -168,10 +151,10 @@ publish_stream(struct probes *pr, int base, long rounds, double rate)
 static double
 ceiling(void)
 {
-	struct consumer k = { 0 };
+	struct bench_mqtt_counter k = { 0 };
 	long n = bench_readings / bench_devices * bench_devices;
 	MQTTAsync sub = bench_mqtt_client(bench_port, "bench-ceiling", true, "dho/v1/+/dev/+/reading",
-	                                  count_arrived, &k);
+	                                  bench_mqtt_count, &k);
 	int64_t t0 = publish_stream(NULL, 0, bench_readings / bench_devices, 0), waited = 0;
 
 	while (atomic_load(&k.received) < n && waited < 120000) {

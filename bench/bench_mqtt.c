@@ -98,6 +98,19 @@ bench_mqtt_client(int port, const char *id, bool clean, const char *topic,
 	return c;
 }
 
+int
+bench_mqtt_count(void *ctx, char *topic, int topiclen, MQTTAsync_message *m)
+{
+	struct bench_mqtt_counter *k = ctx;
+
+	(void)topiclen;
+	atomic_fetch_add(&k->received, 1);
+	atomic_store(&k->last_ns, bench_now_ns());
+	MQTTAsync_freeMessage(&m);
+	MQTTAsync_free(topic);
+	return 1;
+}
+
 void
 bench_mqtt_close(MQTTAsync c)
 {

@@ -9,6 +9,7 @@
 #ifndef BENCH_MQTT_H
 #define BENCH_MQTT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,15 @@
  */
 MQTTAsync bench_mqtt_client(int port, const char *id, bool clean, const char *topic,
                             MQTTAsync_messageArrived *arrived, void *ctx);
+
+/* What bench_mqtt_count() has seen: messages, and when the last came. */
+struct bench_mqtt_counter {
+	atomic_long received;
+	atomic_llong last_ns;
+};
+
+/* A message callback (ctx: a struct bench_mqtt_counter) that only counts. */
+int bench_mqtt_count(void *ctx, char *topic, int topiclen, MQTTAsync_message *m);
 
 /* Disconnects c (waiting up to a second for the broker) and destroys it. */
 void bench_mqtt_close(MQTTAsync c);

@@ -8,6 +8,11 @@
  * claim the seq, store, evaluate the COPD program's rules, commit. It is
  * timed on the database with the patients but no history ("empty"), then
  * again with the history in place; the ratio is the target (within 2x).
+ * Those messages are quiet (one normal reading each); a third run with the
+ * history sends whole NEWS2 sets that open alerts, so that the path with
+ * alerts firing and NEWS2 scored is timed too. Every run checks that each
+ * reading it sent was stored and none quarantined. The store has the
+ * daemon's cache (store_cache()).
  * The history is written in bulk through the store, patient by patient
  * (the time that takes is printed too, but it is not the hub's path).
  *
@@ -52,16 +57,44 @@ die(const char *what, int rc, struct store *st)
 	exit(1);
 }
 
-/* M messages, one reading each, to patients spread over the population,
- * through ingest_message(); returns microseconds per message. */
+/* A full NEWS2 set in one message, SpO2 86 % on air with a fast breath:
+ * the SpO2 threshold and NEWS2 (total 7: high) both fire. */
+static const char scale_alerting[] =
+	"{\"seq\": %llu, \"readings\": [{\"metric\": \"resp_rate\", \"value\": 25},"
+	" {\"metric\": \"spo2\", \"value\": 86}, {\"metric\": \"on_oxygen\", \"value\": 0},"
+	" {\"metric\": \"bp_sys\", \"value\": 118}, {\"metric\": \"pulse\", \"value\": 96},"
+	" {\"metric\": \"consciousness\", \"value\": \"A\"}, {\"metric\": \"temp\", \"value\": 37.2}]}";
+
+/* The readings and quarantine counts now. */
+static void
+counts(struct store *st, int64_t *readings, int64_t *quarantined)
+{
+	struct store_stats ss;
+	int rc;
+
+	if ((rc = store_stats(st, &ss)) != DHO_OK)
+		die("stats", rc, st);
+	*readings = ss.readings;
+	*quarantined = ss.quarantined;
+}
+
+/*
+ * M messages to patients spread over the population, through
+ * ingest_message(); returns microseconds per message. Quiet messages hold
+ * one normal reading (SpO2 or weight); alerting ones a whole NEWS2 set
+ * that fires. Exits unless every reading was stored and none quarantined.
+ */
 static double
 timed(const struct config *cfg, struct store *st, struct engine *eng, dho_time_t now,
-      uint64_t seq_base)
+      uint64_t seq_base, bool alerting)
 {
 	uint64_t x = 88172645463325252ULL;
-	char topic[96], body[128];
-	int64_t t0 = bench_now_ns();
+	char topic[96], body[512];
+	int64_t t0, r0, q0, r1, q1, per = alerting ? 7 : 1;
 	int rc;
+
+	counts(st, &r0, &q0);
+	t0 = bench_now_ns();
 
 	for (long i = 0; i < scale_messages; i++) {
 		long k;
@@ -71,14 +104,25 @@ timed(const struct config *cfg, struct store *st, struct engine *eng, dho_time_t
 		x ^= x << 17;
 		k = (long)(x % (uint64_t)scale_patients);
 		snprintf(topic, sizeof(topic), "dho/v1/t/dev/d%ld/reading", k);
-		snprintf(body, sizeof(body), "{\"seq\": %llu, \"metric\": \"%s\", \"value\": %s}",
-		         (unsigned long long)(seq_base + (uint64_t)i), i % 2 ? "spo2" : "weight",
-		         i % 2 ? "95" : "78.2");
+		if (alerting)
+			snprintf(body, sizeof(body), scale_alerting,
+			         (unsigned long long)(seq_base + (uint64_t)i));
+		else
+			snprintf(body, sizeof(body), "{\"seq\": %llu, \"metric\": \"%s\", \"value\": %s}",
+			         (unsigned long long)(seq_base + (uint64_t)i), i % 2 ? "spo2" : "weight",
+			         i % 2 ? "95" : "78.2");
 		rc = ingest_message(cfg, st, eng, topic, body, strlen(body), 0, now);
 		if (rc != DHO_OK)
 			die("ingest_message", rc, st);
 	}
-	return (double)(bench_now_ns() - t0) / 1e3 / (double)scale_messages;
+	t0 = bench_now_ns() - t0;
+	counts(st, &r1, &q1);
+	if (r1 - r0 != per * scale_messages || q1 != q0) {
+		fprintf(stderr, "bench_scale: %lld readings stored and %lld quarantined of %lld sent\n",
+		        (long long)(r1 - r0), (long long)(q1 - q0), (long long)(per * scale_messages));
+		exit(1);
+	}
+	return (double)t0 / 1e3 / (double)scale_messages;
 }
 
 static void
@@ -109,7 +153,8 @@ main(int argc, char **argv)
 	struct engine *eng = NULL;
 	struct store *st = NULL;
 	dho_time_t now = timefmt_now();
-	double empty_us, full_us, build_s;
+	struct store_stats ss;
+	double empty_us, full_us, alert_us, build_s;
 	int64_t rows, t0;
 	int c, rc;
 
@@ -133,21 +178,26 @@ main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/hub.db", dir);
 	if ((rc = config_load(conf, engine_config_check, stderr, &cfg)) != DHO_OK)
 		die("config", rc, NULL);
+	/* The daemon's write connection, cache and all. */
 	if (store_open(db, STORE_CREATE, &st, err, sizeof(err)) != DHO_OK ||
+	    store_cache(st, 131072) != DHO_OK ||
 	    engine_new(cfg, st, &eng, err, sizeof(err)) != DHO_OK) {
 		fprintf(stderr, "bench_scale: %s\n", err);
 		return 1;
 	}
 	bench_enroll(st, scale_patients, now - (scale_days + 1) * DAY);
-	timed(cfg, st, eng, now, 1000000000ULL);   /* warm up */
-	empty_us = timed(cfg, st, eng, now, 2000000000ULL);
+	timed(cfg, st, eng, now, 1000000000ULL, false);   /* warm up */
+	empty_us = timed(cfg, st, eng, now, 2000000000ULL, false);
 
 	t0 = bench_now_ns();
 	rows = bench_history(st, scale_patients, scale_days, scale_per_day, now);
 	build_s = (double)(bench_now_ns() - t0) / 1e9;
 
-	timed(cfg, st, eng, now, 3000000000ULL);   /* warm up */
-	full_us = timed(cfg, st, eng, now, 4000000000ULL);
+	timed(cfg, st, eng, now, 3000000000ULL, false);   /* warm up */
+	full_us = timed(cfg, st, eng, now, 4000000000ULL, false);
+	alert_us = timed(cfg, st, eng, now, 5000000000ULL, true);
+	if (store_stats(st, &ss) != DHO_OK)
+		die("stats", DHO_EIO, st);
 
 	printf("bench_scale: %ld patients, %ld days x %ld messages a day = %lld stored readings "
 	       "(history written in %.0f s, %.0f rows/s)\n", scale_patients, scale_days,
@@ -158,6 +208,10 @@ main(int argc, char **argv)
 	printf("    with the history:               %8.1f us per reading  (%6.0f readings/s)\n",
 	       full_us, 1e6 / full_us);
 	printf("    ratio full/empty:               %8.2f  (target <= 2)\n", full_us / empty_us);
+	printf("    with the history, alerting:     %8.1f us per message of a NEWS2 set (7 readings;\n"
+	       "                                    SpO2 threshold and NEWS2 fire; %lld alerts open)\n",
+	       alert_us, (long long)ss.open);
+	printf("  every timed reading stored, none quarantined\n");
 	printf("  database size:                    %8.0f MiB\n",
 	       (double)bench_db_size(db) / (1024.0 * 1024.0));
 	printf("  peak RSS:                         %8.1f MiB  (target < 256)\n",

@@ -183,6 +183,15 @@ daemon_reload(struct hub *h)
 		config_free(h->cfg);
 	h->cfg = cfg;
 	h->cfg_owned = true;
+	/* New programs may hold missing rules due now: every patient's timers
+	 * are looked at again (otherwise only at their next deadline). */
+	if (store_begin(h->st) != DHO_OK ||
+	    store_patient_check_at(h->st, NULL, timefmt_now()) != DHO_OK ||
+	    store_commit(h->st) != DHO_OK) {
+		store_rollback(h->st);
+		log_error("SIGHUP: cannot bring the missing-measurement checks forward: %s",
+		          store_errmsg(h->st));
+	}
 	pthread_mutex_unlock(&h->lock);
 	log_info("SIGHUP: reloaded rules, teams and routing from %s", h->config_path);
 }

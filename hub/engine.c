@@ -460,7 +460,12 @@ struct engine_due {
  * The missing-measurement rules of one patient: silence since the last
  * reading (or since enrollment) past D opens a yellow alert, past D2 a red
  * one. The patient's next check is set to its earliest deadline still to
- * come, so the daemon looks again at the right moment and after a restart.
+ * come, so the daemon looks again at the right moment and after a restart;
+ * to a minute on while the silence has passed a deadline (an alert resolved
+ * meanwhile opens again); and to a day on when nothing is due. Nothing
+ * else needs a look sooner: a reading only moves deadlines later, and a
+ * change of the patient's rules (store_rule_set()) or of the programs
+ * (a reload) brings the check forward.
  */
 static int
 engine_missing_patient(void *ctx, const struct store_patient *p)
@@ -468,7 +473,7 @@ engine_missing_patient(void *ctx, const struct store_patient *p)
 	struct engine_due *d = ctx;
 	struct engine *e = d->e;
 	struct engine_rules set;
-	dho_time_t next = d->now + 60;  /* picks up new rules within a minute */
+	dho_time_t next = d->now + 86400;
 	int rc;
 
 	d->count++;
@@ -495,6 +500,8 @@ engine_missing_patient(void *ctx, const struct store_patient *p)
 			next = since + red;
 		if (since + yellow > d->now)
 			continue;
+		if (d->now + 60 < next)
+			next = d->now + 60;
 		rc = rules_check_missing(rule, d->now - since, &f);
 		if (rc == DHO_OK && f.severity != RULES_NONE)
 			rc = engine_apply(e, p, rules_key(rule), engine_severity(f.severity), NULL,

@@ -991,6 +991,7 @@ store_rule_set(struct store *st, const char *patient, const char *key, const cha
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_RULE_SET);
 	struct store_cpatient *c = store_cpatient(st, patient, false);
+	int rc;
 
 	if (s == NULL)
 		return DHO_EIO;
@@ -999,7 +1000,9 @@ store_rule_set(struct store *st, const char *patient, const char *key, const cha
 	sqlite3_bind_text(s, 3, spec, -1, SQLITE_STATIC);
 	if (c != NULL)
 		c->overrides = SC_UNKNOWN;
-	return store_step_done(s);
+	if ((rc = store_step_done(s)) != DHO_OK)
+		return rc;
+	return store_patient_check_at(st, patient, 0);
 }
 
 int
@@ -1018,7 +1021,9 @@ store_rule_unset(struct store *st, const char *patient, const char *key)
 	rc = store_step_done(s);
 	if (rc == DHO_OK && sqlite3_changes(st->db) == 0)
 		return DHO_ENOTFOUND;
-	return rc;
+	if (rc != DHO_OK)
+		return rc;
+	return store_patient_check_at(st, patient, 0);
 }
 
 int

@@ -216,7 +216,10 @@ int store_device_list(struct store *st, const char *patient, store_assignment_cb
 /* Ends every open assignment of patient at time at. */
 int store_device_release_all(struct store *st, const char *patient, dho_time_t at);
 
-/* Sets (or replaces) patient's rule key; spec is already normalized. */
+/* Sets (or replaces) patient's rule key; spec is already normalized. A
+ * change of an override (set or removed) also brings the patient's timer
+ * check forward (store_patient_due()), so that a new missing rule is
+ * looked at at once. */
 int store_rule_set(struct store *st, const char *patient, const char *key,
                    const char *spec);
 /* DHO_ENOTFOUND when patient has no rule key of its own. */
