@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mono.h"
 #include "timefmt.h"
 #include "web_int.h"
 
@@ -132,18 +133,6 @@ sse_ring_add(void *ctx, int64_t id, const char *team, const char *body)
 	return 0;
 }
 
-static void
-sse_deadline(struct timespec *ts, long ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *
 sse_poll(void *arg)
 {
@@ -172,7 +161,7 @@ sse_poll(void *arg)
 			pthread_mutex_unlock(&s->lock);
 		}
 		pthread_mutex_lock(&s->lock);
-		sse_deadline(&ts, SSE_TICK_MS);
+		mono_deadline(SSE_TICK_MS, &ts);
 		while (!s->stopping && pthread_cond_timedwait(&s->cond, &s->lock, &ts) != ETIMEDOUT)
 			;
 	}
@@ -191,7 +180,7 @@ sse_new(struct web *w, struct sse **out)
 		return DHO_ENOMEM;
 	s->w = w;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	mono_cond_init(&s->cond);
 	if (store_open(w->db_path, false, &s->st, err, sizeof(err)) != DHO_OK ||
 	    store_outbox_last(s->st, &s->last) != DHO_OK) {
 		log_error("web: event streams: %s", err);
@@ -382,7 +371,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 				snprintf(buf, max, ": keep-alive\n\n");
 				return (ssize_t)strlen(buf);
 			}
-			sse_deadline(&ts, 1000);
+			mono_deadline(1000, &ts);
 			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 		}
 		pthread_mutex_unlock(&s->lock);
