@@ -296,42 +296,36 @@ struct store {
 	size_t c_nrules;
 };
 
-/* The statement for id, prepared on first use and reset for reuse. */
+/* The statement in *slot, prepared from sql on first use and reset for
+ * reuse after. */
+static sqlite3_stmt *
+store_prepared(struct store *st, sqlite3_stmt **slot, const char *sql)
+{
+	if (*slot == NULL) {
+		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+		    SQLITE_OK)
+			return NULL;
+	} else {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+	}
+	return *slot;
+}
+
+/* The statement for id. */
 static sqlite3_stmt *
 store_stmt(struct store *st, enum store_sql id)
 {
-	sqlite3_stmt *s = st->stmt[id];
-
-	if (s == NULL) {
-		if (sqlite3_prepare_v3(st->db, store_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &s, NULL) != SQLITE_OK)
-			return NULL;
-		st->stmt[id] = s;
-	} else {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-	}
-	return s;
+	return store_prepared(st, &st->stmt[id], store_sql_text[id]);
 }
 
 /* store_stmt() for the statements of the store_<area>.c files. */
 sqlite3_stmt *
 store__stmt(struct store *st, int slot, const char *sql)
 {
-	sqlite3_stmt *s;
-
 	if (slot < 0 || slot >= STORE_EXT_MAX)
 		return NULL;
-	s = st->ext[slot];
-	if (s == NULL) {
-		if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
-			return NULL;
-		st->ext[slot] = s;
-	} else {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-	}
-	return s;
+	return store_prepared(st, &st->ext[slot], sql);
 }
 
 sqlite3 *
