@@ -76,12 +76,14 @@ soak: build
 	cd $(BUILD) && DHO_SOAK=1 ctest --output-on-failure -j1 -R integ_faults
 
 # The benchmarks print their figures (docs/performance.md); BENCH_RULES_ARGS,
-# BENCH_INGEST_ARGS, BENCH_SCALE_ARGS and BENCH_WEB_ARGS pass options, e.g.
+# BENCH_INGEST_ARGS, BENCH_DRAIN_ARGS, BENCH_SCALE_ARGS and BENCH_WEB_ARGS
+# pass options, e.g.
 # make bench BENCH_SCALE_ARGS="--patients 10000". bench_scale writes about
 # 6 GiB under $$TMPDIR at its defaults (5.3 GiB measured).
 bench: build
 	$(BUILD)/bench/bench_rules $(BENCH_RULES_ARGS)
 	$(BUILD)/bench/bench_ingest $(BENCH_INGEST_ARGS)
+	$(BUILD)/bench/bench_drain $(BENCH_DRAIN_ARGS)
 	$(BUILD)/bench/bench_scale $(BENCH_SCALE_ARGS)
 	$(BUILD)/bench/bench_web $(BENCH_WEB_ARGS)
 
