@@ -1526,23 +1526,31 @@ store_row_outbox(struct store *st, sqlite3_stmt *s, struct store_outbox *out)
 	return out->body == NULL ? DHO_ENOMEM : DHO_OK;
 }
 
-int
-store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
-                  struct store_outbox *out)
+/* The outbox row bound statement s selects, into out; DHO_ENOTFOUND when
+ * there is none. */
+static int
+store_outbox_one(struct store *st, sqlite3_stmt *s, struct store_outbox *out)
 {
-	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_NEXT_MQTT : SQL_OUTBOX_NEXT_HOOK);
-	int rc, row = DHO_OK;
+	int rc = sqlite3_step(s), row = DHO_OK;
 
-	if (s == NULL)
-		return DHO_EIO;
-	sqlite3_bind_int64(s, 1, after_id);
-	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		row = store_row_outbox(st, s, out);
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return row;
 	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+}
+
+int
+store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
+                  struct store_outbox *out)
+{
+	sqlite3_stmt *s = store_stmt(st, ch == STORE_CH_MQTT ? SQL_OUTBOX_NEXT_MQTT : SQL_OUTBOX_NEXT_HOOK);
+
+	if (s == NULL)
+		return DHO_EIO;
+	sqlite3_bind_int64(s, 1, after_id);
+	return store_outbox_one(st, s, out);
 }
 
 /* ---- webhook delivery by team ---- */
@@ -1566,18 +1574,11 @@ int
 store_outbox_next_hook(struct store *st, const char *team, struct store_outbox *out)
 {
 	sqlite3_stmt *s = store_stmt(st, SQL_HOOK_NEXT);
-	int rc, row = DHO_OK;
 
 	if (s == NULL)
 		return DHO_EIO;
 	sqlite3_bind_text(s, 1, team, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		row = store_row_outbox(st, s, out);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return row;
-	return rc == SQLITE_DONE ? DHO_ENOTFOUND : store_rc(rc);
+	return store_outbox_one(st, s, out);
 }
 
 int
