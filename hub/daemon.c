@@ -10,6 +10,10 @@
  *   - the webhook thread (webhook.c): its libcurl handle and failing URLs;
  *   - the Modbus thread (modbus.c), with [modbus:*] sources: its
  *     connections; it stores each poll through daemon_on_modbus.
+ *   - the store's checkpoint thread (store.c, store_checkpoint_thread()):
+ *     a second SQLite connection that copies the WAL into the database,
+ *     so no commit on the receive thread waits for a checkpoint; it takes
+ *     no hub lock and touches nothing of the others.
  *
  * The locking rule: hub.lock guards the configuration (cfg), the engine
  * (eng), the store's one write connection (st) and the wake-up flags. Every
@@ -264,6 +268,10 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 	}
 	if (store_cache(h.st, DAEMON_CACHE_PATIENTS) != DHO_OK) {
 		log_error("out of memory for the store's cache");
+		goto out;
+	}
+	if (store_checkpoint_thread(h.st) != DHO_OK) {
+		log_error("cannot start the store's checkpoint thread on %s", db);
 		goto out;
 	}
 	if (engine_new(cfg, h.st, &h.eng, err, sizeof(err)) != DHO_OK) {

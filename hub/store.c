@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +296,7 @@ struct store {
 	int64_t c_version;               /* data_version when last looked at */
 	char c_rules[STORE_CACHE_RULE_KEYS][DHO_ID_MAX + 1];
 	size_t c_nrules;
+	struct store_ckpt *ckpt;         /* NULL: commits checkpoint in line */
 };
 
 /* The statement in *slot, prepared from sql on first use and reset for
@@ -556,11 +559,152 @@ fail:
 	return rc;
 }
 
+/* ---- checkpoints off the committing thread ---- */
+
+/*
+ * A checkpoint copies the WAL's pages into the database and syncs it; the
+ * WAL starts over only when a writer begins while every page has been
+ * copied. Done in line (SQLite's default), the commit that crosses 1,000
+ * pages pays for all of it, syncs included. Done only on another
+ * connection, it never ends: the writer has committed more by the time a
+ * pass is over, and the WAL grows without bound. So the work is split:
+ * the thread copies and syncs the bulk while commits go on, and the next
+ * commit after its pass copies the few pages committed meanwhile, in line,
+ * which lets the WAL start over. Past STORE_CKPT_PAGES_MAX pages (the
+ * thread cannot keep up), commits checkpoint in line as by default.
+ */
+#define STORE_CKPT_PAGES 1000
+#define STORE_CKPT_PAGES_MAX 4000
+
+enum store_ckpt_state {
+	CK_IDLE,                         /* nothing asked */
+	CK_ASKED,                        /* the thread has a pass to do, or is doing it */
+	CK_DONE                          /* its pass is over: the next commit finishes */
+};
+
+struct store_ckpt {
+	sqlite3 *db;                     /* its own connection to the same file */
+	pthread_t thread;
+	pthread_mutex_t mu;              /* guards state and stop */
+	pthread_cond_t cv;
+	enum store_ckpt_state state;
+	bool stop;
+};
+
+/* The write connection's WAL hook, called after each commit with the
+ * WAL's size in pages. */
+static int
+store_ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store_ckpt *c = arg;
+	bool in_line;
+
+	if (pages < STORE_CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&c->mu);
+	in_line = c->state == CK_DONE || pages >= STORE_CKPT_PAGES_MAX;
+	if (c->state == CK_IDLE) {
+		c->state = CK_ASKED;
+		pthread_cond_signal(&c->cv);
+	} else if (c->state == CK_DONE) {
+		c->state = CK_IDLE;
+	}
+	pthread_mutex_unlock(&c->mu);
+	/* SQLITE_BUSY while the thread is at it (past the maximum): the next
+	 * commit tries again. */
+	if (in_line)
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+/* The checkpoint thread: a PASSIVE checkpoint for each request. It never
+ * waits for a reader or a writer; a failure (SQLITE_BUSY while the CLI
+ * checkpoints, say) leaves the pages to the commit that finishes. */
+static void *
+store_ckpt_main(void *arg)
+{
+	struct store_ckpt *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		if (c->state != CK_ASKED) {
+			pthread_cond_wait(&c->cv, &c->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&c->mu);
+		(void)sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		c->state = CK_DONE;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static void
+store_ckpt_stop(struct store *st)
+{
+	struct store_ckpt *c = st->ckpt;
+
+	if (c == NULL)
+		return;
+	sqlite3_wal_hook(st->db, NULL, NULL);
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	st->ckpt = NULL;
+}
+
+int
+store_checkpoint_thread(struct store *st)
+{
+	struct store_ckpt *c;
+	const char *path = sqlite3_db_filename(st->db, "main");
+
+	if (st->ckpt != NULL)
+		return DHO_OK;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return DHO_ENOMEM;
+	/* A connection opens its files lazily: until it has read the
+	 * database it does not know the WAL, and a checkpoint through it
+	 * does nothing (and says so only by a log size of -1). The pragma
+	 * reads it. */
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(c->db);
+		free(c);
+		return DHO_EIO;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, store_ckpt_main, c) != 0) {
+		sqlite3_close(c->db);
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+		return DHO_ENOMEM;
+	}
+	st->ckpt = c;
+	/* Replaces the connection's wal_autocheckpoint (SQLite keeps one WAL
+	 * hook per connection). */
+	sqlite3_wal_hook(st->db, store_ckpt_hook, c);
+	return DHO_OK;
+}
+
 void
 store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	/* First, so that this connection's close is the last one and
+	 * checkpoints the whole WAL as before. */
+	store_ckpt_stop(st);
 	for (int i = 0; i < SQL_COUNT_; i++)
 		sqlite3_finalize(st->stmt[i]);
 	for (int i = 0; i < STORE_EXT_MAX; i++)

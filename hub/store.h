@@ -154,6 +154,18 @@ int store_open(const char *path, unsigned flags, struct store **out,
                char *err, size_t errlen);
 void store_close(struct store *st);
 
+/*
+ * From now on this connection's commits no longer checkpoint the WAL
+ * themselves: a thread of the store's own, on a connection of its own,
+ * copies the WAL into the database whenever a commit leaves it at 1,000
+ * pages or more, while the next transactions go on. store_close() stops
+ * it. For the daemon's write connection, so that no message waits for a
+ * checkpoint. Returns DHO_OK (also when already started), DHO_EIO when
+ * the second connection cannot be opened, DHO_ENOMEM when the thread
+ * cannot be started.
+ */
+int store_checkpoint_thread(struct store *st);
+
 /* The last SQLite error text of this connection. */
 const char *store_errmsg(struct store *st);
 
