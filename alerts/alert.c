@@ -1,5 +1,6 @@
 /*
- * alert.c: alert records and their event documents (contract section 6).
+ * alert.c: alert records and their event documents (docs/operations.md,
+ * "Alert events").
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,7 +1,8 @@
 /*
- * alert: the alert record of contract section 6 and the event documents
- * built from it. This module decides what an alert looks like and how its
- * state moves; the store keeps it and the outbox delivers its events.
+ * alert: the alert record and the event documents built from it
+ * (docs/operations.md, "Alert events"). This module decides what an alert
+ * looks like and how its state moves; the store keeps it and the outbox
+ * delivers its events.
  */
 #ifndef ALERT_H
 #define ALERT_H
@@ -48,7 +49,7 @@ const char *alert_state_name(enum alert_state s);
 int alert_parse_severity(const char *s, enum alert_severity *out);
 int alert_parse_state(const char *s, enum alert_state *out);
 
-/* Formats the contract's alert id ("A17") into buf. */
+/* Formats the alert id users see ("A17") into buf. */
 void alert_format_id(int64_t id, char *buf, size_t len);
 /* Parses "A17" (or "17"); DHO_EINVAL otherwise. */
 int alert_parse_id(const char *s, int64_t *out);

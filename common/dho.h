@@ -31,7 +31,8 @@ typedef int64_t dho_time_t;
 /* The longest error message a module writes into a caller's buffer. */
 #define DHO_ERRLEN 256
 
-/* Identifier limits from the contract, section 1. */
+/* Identifier limits: an id is at most 64 bytes, a team name (two ids and
+ * a slash) at most 130. */
 #define DHO_ID_MAX 64
 #define DHO_TEAM_MAX 130
 

@@ -1,5 +1,5 @@
 /*
- * ident.c: the identifier alphabet of contract section 1.
+ * ident.c: the identifier alphabet (see ident.h).
  */
 #include <ctype.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /*
- * ident: validation of identifiers and team names (contract section 1).
+ * ident: validation of identifiers and team names, the one alphabet every
+ * id on the command line, in a topic or in a document must keep to.
  */
 #ifndef IDENT_H
 #define IDENT_H

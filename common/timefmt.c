@@ -1,5 +1,5 @@
 /*
- * timefmt.c: RFC 3339 times, bare dates and durations (contract section 1).
+ * timefmt.c: RFC 3339 times, bare dates and durations.
  *
  * Local civil times are converted with mktime() under TZ, which
  * timefmt_set_zone() sets once at start-up; that is the only process-wide

@@ -1,6 +1,6 @@
 /*
- * timefmt: parsing and printing of times and durations as the contract
- * (section 1) writes them.
+ * timefmt: parsing and printing of times and durations as the command
+ * line, the configuration and the documents write them.
  *
  * Bare dates and BLE Date Time fields are local time in the hub's timezone.
  * The timezone is a process-wide configuration constant: timefmt_set_zone()

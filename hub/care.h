@@ -1,6 +1,6 @@
 /*
- * care: who is responsible for a patient at a given moment (contract
- * section 6): the pinned team, else the tenant's hospital team for
+ * care: who is responsible for a patient at a given moment (which team
+ * an alert goes to): the pinned team, else the tenant's hospital team for
  * hospital_days after discharge, then its home team.
  */
 #ifndef CARE_H

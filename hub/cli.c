@@ -150,7 +150,8 @@ cli_fmt_time(dho_time_t t, char buf[TIMEFMT_LEN])
 }
 
 /* Records a listing or action; the command fails if it cannot be audited,
- * since the audit log is a guarantee (contract section 7). */
+ * since the audit log promises a row for every listing and action
+ * (docs/operations.md). */
 int
 cli_audit(struct cli *c, const char *action, const char *object, const char *detail)
 {

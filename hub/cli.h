@@ -1,11 +1,11 @@
 /*
- * cli: the dhohub command line (contract sections 1 and 2). Parses the
+ * cli: the dhohub command line (docs/man/dhohub.8). Parses the
  * global options, loads the configuration and runs one command.
  */
 #ifndef CLI_H
 #define CLI_H
 
-/* Exit codes of the contract. */
+/* Exit codes, as EXIT STATUS in docs/man/dhohub.8 lists them. */
 enum {
 	CLI_OK = 0,
 	CLI_FAIL = 1,

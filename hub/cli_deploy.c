@@ -1,5 +1,5 @@
 /*
- * cli_deploy.c: the commands of a deployment (contract section 9):
+ * cli_deploy.c: the commands of a deployment (docs/operations.md):
  * broker-acl prints the broker's access list for the current enrollment,
  * backup copies the database while the daemon runs.
  */

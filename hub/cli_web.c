@@ -1,6 +1,6 @@
 /*
  * cli_web.c: `dhohub web`, the nurses' workspace (web/), and `dhohub user
- * ...`, its users (contract section 8). Only argon2id hashes of passwords
+ * ...`, its users (docs/workspace.md). Only argon2id hashes of passwords
  * are stored; each user change is audited with the operator as actor, and
  * a disabled user or a new password ends the user's sessions.
  */

@@ -1,5 +1,5 @@
 /*
- * config.c: the INI configuration of contract section 3.
+ * config.c: the INI configuration (docs/man/dhohub.conf.5.in).
  *
  * Every option is a row of a per-section table (name, type, bounds, default,
  * help, offset into its struct), so parsing, defaults, bounds messages and
@@ -204,7 +204,7 @@ static const struct cfg_opt cfg_alerts_opts[] = {
 	  .help = "consecutive normal readings that clear a condition" },
 };
 
-/* [http]: the nurses' workspace (`dhohub web`, contract section 8). */
+/* [http]: the nurses' workspace (`dhohub web`, docs/workspace.md). */
 static const char *const cfg_2fa[] = { "never", "always", NULL };
 
 static const struct cfg_opt cfg_http_opts[] = {
@@ -297,7 +297,7 @@ static const struct cfg_section cfg_sections[SEC_COUNT] = {
 	[SEC_TEAM] = { "team", "KIND/NAME", ident_team_valid, cfg_team_opts, CFG_N(cfg_team_opts),
 	               NULL, NULL, NULL, "a team that receives alerts" },
 	[SEC_PROGRAM] = { "program", "NAME", ident_valid, NULL, 0, "RULE", "SPEC",
-	                  "one rule per key (contract section 5): threshold.M, trend.M, "
+	                  "one rule per key: threshold.M, trend.M, "
 	                  "baseline.M, missing.M, news2",
 	                  "a follow-up programme's default rules" },
 	[SEC_INPUT] = { "input", "NAME", ident_valid, cfg_input_opts, CFG_N(cfg_input_opts), NULL,
@@ -1195,8 +1195,8 @@ cfg_find_inst(const struct cfg_ctx *c, enum cfg_kind k)
 }
 
 /* A team named but without a [team:] section still gets its alerts on
- * <prefix>/alerts/<team>; it just has no webhook and ends its chain. The
- * contract's own example does this, so it is a warning, not an error. */
+ * <prefix>/alerts/<team>; it just has no webhook and ends its chain. A
+ * dashboard-only team is a normal setup, so it is a warning, not an error. */
 static void
 cfg_check_team_ref(struct cfg_ctx *c, const struct cfg_inst *inst, const char *key,
                    const char *team)

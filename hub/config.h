@@ -1,7 +1,7 @@
 /*
- * config: the INI configuration of contract section 3, read with inih through
- * a table of options (name, type, bounds, default, help). Every error is
- * reported as "FILE:LINE: message".
+ * config: the INI configuration (docs/man/dhohub.conf.5.in), read with inih
+ * through a table of options (name, type, bounds, default, help). Every
+ * error is reported as "FILE:LINE: message".
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -85,7 +85,7 @@ struct config {
 	char store_path[512];
 	enum cfg_durability durability;
 	int quarantine_max;        /* entries kept, the oldest pruned first */
-	int retention_days;        /* 0: keep all (contract 9) */
+	int retention_days;        /* 0: keep all */
 	/* [alerts] */
 	int ack_s_yellow;
 	int ack_s_red;

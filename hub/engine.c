@@ -255,7 +255,7 @@ engine_emit(struct engine *e, const struct alert *a, const char *event, const ch
 		e->events++;
 	if (rc == DHO_OK)
 		/* No patient id: logs travel further than the database
-		 * (contract 9); the alert id leads to the patient for those
+		 * (docs/security.md); the alert id leads to the patient for those
 		 * who may see it. */
 		log_info("alert A%lld %s: %s %s (%s) -> %s", (long long)a->id, event, a->rule,
 		         alert_severity_name(a->severity), a->reason, team);

@@ -93,7 +93,7 @@ ingest_classify(struct ingest_msg *m)
 	if (strncmp(p, prefix, plen) != 0 || p[plen] != '/')
 		return;
 	p += plen + 1;
-	/* Acks name their team in the topic (contract 6, v2), so that the
+	/* Acks name their team in the topic (<prefix>/acks/<team>), so that the
 	 * broker's ACL can let each team write only its own. */
 	if (strcmp(p, "acks") == 0 || strncmp(p, "acks/", 5) == 0) {
 		m->kind = INGEST_ACK_NOTEAM;
@@ -309,11 +309,11 @@ ingest_bridge(struct ingest_msg *m, struct doc_result *d, char *why, size_t len)
 
 /*
  * Intermediate Cuff Pressure (2A36) is the cuff's pressure while it
- * inflates, no measurement: contract 4.3 has it accepted and stored as
- * nothing. It is not quarantined, since nothing is wrong with it, but it
- * is not silent either: an unattributable device is still quarantined, the
- * seq is claimed, the message counts for last_message_at, and the log
- * says so at debug level.
+ * inflates, no measurement: it is accepted and stored as nothing
+ * (docs/operations.md). It is not quarantined, since nothing is wrong with
+ * it, but it is not silent either: an unattributable device is still
+ * quarantined, the seq is claimed, the message counts for last_message_at,
+ * and the log says so at debug level.
  */
 static int
 ingest_cuff(struct ingest_msg *m, const struct doc_result *d)

@@ -1,6 +1,6 @@
 /*
- * modbus: the hub as a Modbus master (contract sections 3 and 4.5): the
- * Modbus thread.
+ * modbus: the hub as a Modbus master ([modbus:*] sections, docs/operations.md
+ * "Modbus sources"): the Modbus thread.
  *
  * The poller is one thread for all [modbus:*] sources: it reads each source
  * every interval_s over TCP or RTU with libmodbus, decodes the registers

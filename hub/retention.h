@@ -1,6 +1,6 @@
 /*
  * retention: the daemon's daily purge of [store] retention_days
- * (contract section 9), through store_purge().
+ * (docs/operations.md, "Retention"), through store_purge().
  */
 #ifndef RETENTION_H
 #define RETENTION_H

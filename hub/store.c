@@ -94,9 +94,10 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE quarantine ADD COLUMN sha256 BLOB;"
 	"CREATE INDEX quarantine_at ON quarantine(at);"
 	"INSERT INTO counters VALUES ('quarantine_pruned', 0);",
-	/* 4: recurred and version (contract 6, v2): each event adds one to the
-	 * alert's version. An alert from before has had at least its opened
-	 * event; its count of events is not worth reconstructing. */
+	/* 4: recurred and version (docs/operations.md, "Alert events"): each
+	 * event adds one to the alert's version. An alert from before has had
+	 * at least its opened event; its count of events is not worth
+	 * reconstructing. */
 	"ALTER TABLE alerts ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 	/* 5: the readings counter is no longer written with each reading:
 	 * it holds the readings up to readings_mark, and store_stats() adds
@@ -464,8 +465,8 @@ fail:
  * Decides whether the file st has open is dhohub's before anything is
  * written to it: a file of another application must not get our tables
  * or be switched to WAL, and a new file is created only where the caller
- * allows it. dhohub's files carry STORE_APP_ID; those of the first
- * milestone, from before it, are known by their schema version and tables.
+ * allows it. dhohub's files carry STORE_APP_ID; those written before it
+ * existed are known by their schema version and tables.
  */
 static int
 store_check_schema(struct store *st, const char *path, unsigned flags, char *err,
@@ -517,10 +518,10 @@ store_open(const char *path, unsigned flags, struct store **out, char *err, size
 	*out = NULL;
 	if (st == NULL)
 		return DHO_ENOMEM;
-	/* A new database is readable by its owner only (contract 9). SQLite
-	 * gives the -wal and -shm files the mode of the database file itself,
-	 * whatever the umask, so this one file decides for all three. The
-	 * umask is the process's: the daemon and the CLI open their store
+	/* A new database is readable by its owner only (docs/security.md).
+	 * SQLite gives the -wal and -shm files the mode of the database file
+	 * itself, whatever the umask, so this one file decides for all three.
+	 * The umask is the process's: the daemon and the CLI open their store
 	 * before they start any other thread. */
 	mask = umask(077);
 	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |

@@ -344,11 +344,11 @@ struct store_purge {
 };
 
 /*
- * Retention (contract 9): deletes the readings, alerts, outbox rows and
- * quarantine entries of patients whose follow-up ended days or more before
- * now, and every quarantine entry that old, and audits the counts as
- * actor's "purge" of "retention"; all in one transaction. The audit log
- * and the patients' rows are kept.
+ * Retention (docs/operations.md, "Retention"): deletes the readings, alerts,
+ * outbox rows and quarantine entries of patients whose follow-up ended days
+ * or more before now, and every quarantine entry that old, and audits the
+ * counts as actor's "purge" of "retention"; all in one transaction. The
+ * audit log and the patients' rows are kept.
  */
 int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
                 struct store_purge *out);

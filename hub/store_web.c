@@ -1,6 +1,6 @@
 /*
  * store_web.c: the store's part for the nurses' workspace (`dhohub web`,
- * contract section 8): its users, their sessions and failed log-ins, and
+ * docs/api.md): its users, their sessions and failed log-ins, and
  * the views of alerts and patients that a nurse's scope needs.
  *
  * A list of teams or tenants is bound as one JSON array and read with
@@ -32,8 +32,9 @@ _Static_assert(W_COUNT_ <= 32, "store_web.c has slots 0-31 (store_int.h)");
 
 #define USER_COLS "name, role, teams, hash, totp_secret, totp_last, disabled, created_at"
 
-/* The triage order of contract section 8, and the same as a row value for
- * the cursor: severity descending, then state, opened_at and id ascending. */
+/* The triage order of docs/api.md (GET /api/v1/alerts), and the same as a row
+ * value for the cursor: severity descending, then state, opened_at and id
+ * ascending. */
 #define TRIAGE_WHERE "team IN (SELECT value FROM json_each(?1))" \
 	" AND (?2 IS NULL OR patient = ?2)" \
 	" AND (?5 IS NULL OR (-severity, state, opened_at, id) > (-?5, ?6, ?7, ?8))"

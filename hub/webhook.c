@@ -1,6 +1,6 @@
 /*
  * webhook.c: the webhook thread, which delivers alert events to the
- * teams' webhooks (contract section 6).
+ * teams' webhooks (docs/operations.md, "Delivery of alert events").
  *
  * Each team with a webhook is its own queue: its events are POSTed one at
  * a time in outbox order, so a receiver sees an alert's events in order.

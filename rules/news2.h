@@ -1,7 +1,7 @@
 /*
  * news2: the National Early Warning Score 2 (Royal College of Physicians,
  * 2017) exactly as its chart gives it, and the hub's severity for
- * a score (contract section 5).
+ * a score.
  *
  * The scorer is pure: the engine collects the latest reading of each of the
  * seven parameters within the rule's window into a struct news2_set and asks
@@ -37,7 +37,7 @@ enum news2_param {
 };
 
 /*
- * One set of observations in canonical units (contract 4.2): on_oxygen 0
+ * One set of observations in canonical units (sensors/metric.h): on_oxygen 0
  * (air) or 1 (oxygen), consciousness 0..4 for A, C, V, P, U. present[p] says
  * whether value[p] was observed.
  */

@@ -1,5 +1,5 @@
 /*
- * rules.c: the rule grammar of contract section 5 (see rules.h) and the
+ * rules.c: the rule grammar (see rules.h) and the
  * pure evaluation of threshold, trend, baseline and missing rules.
  *
  * The parser is a small hand-written scanner over the spec text with one

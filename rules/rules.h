@@ -1,5 +1,6 @@
 /*
- * rules: the rule grammar of contract section 5 and the pure evaluation of
+ * rules: the rule grammar of the rule keys ([program:*] and `rule set`) and
+ * the pure evaluation of
  * threshold, trend, baseline and missing rules.
  *
  * One grammar serves both the [program:*] lines of the config and

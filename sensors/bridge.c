@@ -1,5 +1,5 @@
 /*
- * bridge.c: OpenMQTTGateway and Theengs payloads (contract section 4.4),
+ * bridge.c: OpenMQTTGateway and Theengs payloads,
  * parsed with jansson; the BLE values inside them go through gatt_decode().
  * What is accepted and why is described in bridge.h.
  */

@@ -1,5 +1,5 @@
 /*
- * bridge: payloads of third-party BLE bridges (contract section 4.4), the
+ * bridge: payloads of third-party BLE bridges, the
  * `format` of an [input:*] section.
  *
  *  - BRIDGE_OPENMQTTGATEWAY, BRIDGE_THEENGS: one advertisement as JSON,
@@ -29,7 +29,7 @@
  *    value), and so is a vendor characteristic.
  *
  * The device id is "id" exactly as sent (any case, colons kept); it must be
- * a valid identifier (contract section 1). On macOS, Theengs Gateway sends
+ * a valid identifier (ident.h). On macOS, Theengs Gateway sends
  * CoreBluetooth's UUID there instead of a MAC, which is accepted as well.
  */
 #ifndef BRIDGE_H

@@ -1,5 +1,5 @@
 /*
- * doc.c: reading documents (contract section 4.2), parsed with jansson.
+ * doc.c: reading documents and GATT envelopes (see doc.h), parsed with jansson.
  *
  * jansson keeps neither the text of a number nor integers above 2^63-1, yet
  * the hub needs both: seq is unsigned 64-bit, and the decimals a device

@@ -1,14 +1,14 @@
 /*
  * doc: the JSON documents devices and BLE bridges publish: reading
- * documents on <prefix>/<tenant>/dev/<device>/reading (contract section
- * 4.2) and GATT envelopes on .../gatt (section 4.3).
+ * documents on <prefix>/<tenant>/dev/<device>/reading and GATT envelopes
+ * on .../gatt.
  *
  * doc_parse() turns one payload into a struct doc_result: the message's seq
  * and time, and one item per reading, each either accepted (a struct reading
  * in canonical units) or rejected with the reason the caller stores in
  * quarantine. It never touches the store; attribution is the caller's job.
  *
- * Two kinds of failure, because the contract treats them differently:
+ * Two kinds of failure, because the hub answers them differently:
  *  - message level: the whole message cannot be trusted (not JSON, too big,
  *    too many readings, bad seq or ts, no reading at all). doc_parse()
  *    returns an error and the whole payload goes to quarantine;
@@ -16,7 +16,7 @@
  *    out of range). doc_parse() returns DHO_OK, that item has ok == false,
  *    and "the other readings of the same message are still stored".
  *
- * Where the contract is silent, doc_parse() does this:
+ * In detail, doc_parse() does this:
  *  - "seq" must be a JSON integer literal 0..2^64-1 (read from the raw text,
  *    since jansson stops at 2^63-1); negative, fractional, exponent forms,
  *    strings and null are message-level errors.
@@ -59,7 +59,7 @@
 #include "dho.h"
 #include "metric.h"
 
-/* Limits of contract section 4.2. */
+/* Limits of a reading document: its size and its number of readings. */
 #define DOC_MAX_BYTES 65536
 #define DOC_MAX_READINGS 32
 #define DOC_MAX_AHEAD (5 * 60)          /* seconds a ts may be in the future */

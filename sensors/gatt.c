@@ -1,12 +1,12 @@
 /*
- * gatt.c: BLE GATT health measurement values (contract section 4.3), decoded
+ * gatt.c: BLE GATT health measurement values, decoded
  * per the Bluetooth SIG's GATT Specification Supplement. The decisions it
  * leaves open are listed in gatt.h.
  *
  * Every decoder walks the value with a cursor (struct gatt_cur) whose only
  * way to read is gatt_take(), which checks the remaining length first and,
- * when it is short, writes the one error message format the contract asks
- * for: the field, the bytes needed and the bytes given.
+ * when it is short, writes the one error message format users see for a
+ * short value: the field, the bytes needed and the bytes given.
  */
 #include <ctype.h>
 #include <math.h>
@@ -87,7 +87,7 @@ gatt_bytes(size_t n)
 
 /*
  * Hands out the next n bytes of the value in *p, or fails with the
- * contract's message. flagged says whether the field is there because a
+ * short-value message. flagged says whether the field is there because a
  * flag announced it ("... flag set but value ends at ...") or always.
  */
 static int

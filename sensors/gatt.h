@@ -1,12 +1,12 @@
 /*
- * gatt: BLE GATT health measurement values (contract section 4.3), decoded
+ * gatt: BLE GATT health measurement values, decoded
  * exactly per the layouts of the Bluetooth SIG's GATT Specification
  * Supplement and the profiles it names.
  *
  * gatt_decode() turns one characteristic value into a struct gatt_value:
  * readings in canonical units (through metric_convert()), the status bits
  * as RFLAG_* flags, and the device's own clock and user as decoded. It does
- * not apply the contract's clock rules or range checks and never touches
+ * not apply the hub's clock rules or range checks and never touches
  * the store: the caller decides what is stored and what is quarantined.
  *
  * Decisions where the reference leaves room:
@@ -41,7 +41,7 @@
  *  - Time. has_time is the time stamp flag; the fields are as decoded
  *    (year, month or day 0 = unknown). Fields out of their ranges (month 13,
  *    hour 25) are not a decoding error: the device's clock is wrong, which
- *    the contract answers by replacing the time and flagging device_clock,
+ *    the hub answers by replacing the time and flagging device_clock,
  *    not by losing the reading. gatt_time() tells the three cases apart.
  *    The glucose time offset is added to the base time as civil time
  *    (minutes on the device's wall clock), before the zone is applied.
@@ -206,7 +206,7 @@ const char *gatt_float_special(uint32_t raw);
 int gatt_time(const struct gatt_value *v, dho_time_t *out);
 
 /*
- * Writes the `decode gatt` document of contract 4.3 into a new string,
+ * Writes the `decode gatt` document (docs/man/dhohub.8) into a new string,
  * *json_out, which the caller frees with free():
  *   {"uuid": "2a35", "measured_at": "2026-11-23T07:15:00Z",
  *    "readings": [{"metric": "bp_sys", "value": 120, "unit": "mm[Hg]"}],

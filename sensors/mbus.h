@@ -1,9 +1,9 @@
 /*
- * mbus: Modbus registers as the hub reads them (contract sections 3 and
- * 4.5): the register map's grammar, the source url's grammar, the plan of
- * reads for a map, and the decoding of the registers a read returned into
- * values. It does no I/O: the poller (hub/modbus.c) reads with libmodbus
- * and calls this module, and the configuration parses with it.
+ * mbus: Modbus registers as the hub reads them (docs/operations.md, "Modbus
+ * sources"): the register map's grammar, the source url's grammar, the plan
+ * of reads for a map, and the decoding of the registers a read returned into
+ * values. It does no I/O: the poller (hub/modbus.c) reads with libmodbus and
+ * calls this module, and the configuration parses with it.
  *
  * The functions are named mbus_ because libmodbus owns the modbus_ prefix.
  */

@@ -1,6 +1,6 @@
 /*
- * metric.c: the metric table of contract section 4.2 and the flag names of
- * section 4.3. Unit conversion factors live here and nowhere else.
+ * metric.c: the metric table and the flag names readings carry. Unit
+ * conversion factors live here and nowhere else.
  */
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * metric: the table of metrics the hub accepts (contract section 4.2): their
+ * metric: the table of metrics the hub accepts: their
  * canonical UCUM units, the alternative units converted on input, and the
  * accepted ranges. Every decoder produces readings in canonical units
  * through this table, so a conversion factor exists in one place only.

@@ -1,5 +1,5 @@
 /*
- * api.c: the JSON API of contract section 8 under /api/v1. Each handler
+ * api.c: the JSON API under /api/v1 (docs/api.md). Each handler
  * runs after the gate of http.c: its session, role, CSRF token and the
  * scope of the object in its path have been checked, and that object is
  * loaded in r->alert or r->patient. Listings filter through scope.c.

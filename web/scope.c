@@ -1,5 +1,5 @@
 /*
- * scope.c: what a workspace user may see (contract section 8), decided
+ * scope.c: what a workspace user may see (docs/api.md, "Scope"), decided
  * here and nowhere else. A nurse sees an alert whose team is one of hers,
  * and a patient while one of her teams is responsible for the patient or
  * holds an unresolved alert of the patient. An auditor sees no patient

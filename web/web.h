@@ -1,5 +1,5 @@
 /*
- * web: `dhohub web`, the nurses' workspace over HTTP (contract section 8):
+ * web: `dhohub web`, the nurses' workspace over HTTP (docs/api.md):
  * the JSON API under /api/v1, its event stream, and the page. A process of
  * its own on the database `run` writes, so that HTTP never slows ingest.
  */

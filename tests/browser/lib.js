@@ -16,7 +16,7 @@ const PASSWORD = process.env.DHO_PASSWORD;
 const SHOTS = process.env.DHO_SHOTS;
 const TMP = process.env.DHO_TMP || fs.mkdtempSync("/tmp/dho-browser-");
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-/* Generous: a deadline, not a speed check (the contract's 2 s is measured
+/* Generous: a deadline, not a speed check (the promised 2 s is measured
  * and printed, the machine may be loaded). */
 const WAIT = 20000;
 

@@ -19,7 +19,7 @@ const { URL_, WAIT, check, launch, session, login, shot, clean, run } = require(
 
 const TEAM = "hospital-dho/mosjoen";
 
-/* The contract's triage order: red before yellow, open before acked, then
+/* The triage order of docs/api.md: red before yellow, open before acked, then
  * the oldest opened_at first. */
 function triageOrder(a, b) {
   const sev = (x) => (x.severity === "red" ? 0 : 1);
@@ -122,7 +122,7 @@ async function main() {
     check("Anne's page shows the ack without a reload",
       (await anne.evaluate(() => window.__sameDocument === true)) &&
       /kvittert av kari/.test(await anne.$eval(sel, (e) => e.innerText)));
-    console.log(`# the ack reached the second session in ${lag} ms (contract: within 2000 ms)`);
+    console.log(`# the ack reached the second session in ${lag} ms (bound: within 2000 ms)`);
     await new Promise((r) => setTimeout(r, 2600)); /* past the highlight */
     await shot(anne, "triage-second-session.png");
 

@@ -3,7 +3,7 @@
  * test gets its own directory, a Mosquitto on a free loopback port, a hub
  * configuration and a mosquitto_sub recording the alert feed; it runs the
  * real dhohub binary and talks to it only through MQTT and the CLI, as the
- * contract's outside users do.
+ * hub's outside users do.
  *
  * The helpers fail the running cmocka test on any surprise.
  */

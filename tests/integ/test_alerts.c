@@ -1,5 +1,5 @@
 /*
- * test_alerts.c: the alert life of contract section 6 end to end, read
+ * test_alerts.c: the alert life (docs/operations.md) end to end, read
  * from the alert feed (every event document as published): recurred on a
  * cleared alert, the version of each event, severities that raise and do
  * not lower, the keys of the event document with their values.

@@ -1,6 +1,6 @@
 /*
- * test_cli.c: the binary's options and commands of contract sections 1 and
- * 2 as a script or an operator uses them: where the configuration comes
+ * test_cli.c: the binary's options and commands (docs/man/dhohub.8) as a
+ * script or an operator uses them: where the configuration comes
  * from, --db, the JSON listings with their values, exit codes and the
  * messages that name the flag, and the commands' effects, read back through
  * the CLI and, where the daemon is involved, through MQTT. Signals to the
@@ -191,14 +191,14 @@ test_db_override(void **state)
 	snprintf(args, sizeof(args), "%s/other.db", e->dir);
 	assert_int_equal(access(args, F_OK), 0);
 	/* The configured database was never created: a listing refuses it
-	 * (exit 1) rather than create an empty one (issue 17). */
+	 * (exit 1) rather than create an empty one. */
 	assert_int_equal(cli(e, NULL, "patient list --json"), 1);
 	snprintf(args, sizeof(args), "%s/hub.db", e->dir);
 	assert_int_not_equal(access(args, F_OK), 0);
 }
 
 /* --json on patient list, patient show and device list: one document each,
- * with the contract's keys and the values given. */
+ * with the documented keys and the values given. */
 static void
 test_json_listings(void **state)
 {

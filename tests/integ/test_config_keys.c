@@ -1,5 +1,5 @@
 /*
- * test_config_keys.c: the configuration keys of contract section 3 that
+ * test_config_keys.c: the configuration keys (docs/man/dhohub.conf.5.in) that
  * change what the running hub does, each through the daemon: a broker
  * that requires a username and password, another topic prefix, tenants =
  * *, log_level, timezone for bare dates and BLE times, and durability =

@@ -1,13 +1,13 @@
 /*
- * test_delivery.c: the delivery guarantees of alert events (contract
- * sections 6 and 7) on the real parts: a real Mosquitto, the
- * real dhohub binary, and a real HTTP webhook receiver (libmicrohttpd) in
- * this process. Every event must reach its team's topic and its team's
- * webhook, in order per alert and none lost, through a webhook outage, a
- * hanging receiver, a broker restart and a kill -9 of the hub; nurse
- * actions from the CLI must be published within a second; acks over MQTT
- * are handled or quarantined with a reason; listings and actions are in
- * the audit log with the right actor.
+ * test_delivery.c: the delivery guarantees of alert events
+ * (docs/operations.md, docs/architecture.md) on the real parts: a real
+ * Mosquitto, the real dhohub binary, and a real HTTP webhook receiver
+ * (libmicrohttpd) in this process. Every event must reach its team's topic
+ * and its team's webhook, in order per alert and none lost, through a
+ * webhook outage, a hanging receiver, a broker restart and a kill -9 of the
+ * hub; nurse actions from the CLI must be published within a second; acks
+ * over MQTT are handled or quarantined with a reason; listings and actions
+ * are in the audit log with the right actor.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

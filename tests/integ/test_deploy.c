@@ -1,5 +1,5 @@
 /*
- * test_deploy.c: a deployment's promises (contract section 9) on the real
+ * test_deploy.c: a deployment's promises (docs/operations.md) on the real
  * parts: the broker ACL that `dhohub broker-acl` writes, enforced by a
  * Mosquitto with acl_file and password_file; a wrong password; backups
  * while `run` ingests; private files; retention; logs without patient ids.
@@ -168,7 +168,7 @@ test_broker_acl(void **state)
 	pid_t own_sub = -1, other_sub = -1;
 	int port, st;
 
-	/* The hub sends the first line of its password_file only (issue 17):
+	/* The hub sends the first line of its password_file only:
 	 * a second line must not become part of the password. */
 	port = acl_broker(e, "hubpw\nnot-part-of-the-password");
 	/* A patient but no device assigned yet: no ACL to write. (Without

@@ -1,9 +1,9 @@
 /*
- * test_hostile_hook.c: the security probe's findings on webhooks (issues
- * 17 and 13), on the real parts: a Mosquitto of its own, the real dhohub
- * binary, and receivers in this process that misbehave on purpose (a
- * plain socket server each, so that a test decides every byte and when it
- * is sent).
+ * test_hostile_hook.c: the security probe's findings on webhooks
+ * (docs/security.md, "Hostile input"), on the real parts: a Mosquitto of its
+ * own, the real dhohub binary, and receivers in this process that misbehave
+ * on purpose (a plain socket server each, so that a test decides every byte
+ * and when it is sent).
  */
 #define _GNU_SOURCE   /* strcasestr */
 #include <arpa/inet.h>

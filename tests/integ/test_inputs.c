@@ -1,5 +1,5 @@
 /*
- * test_inputs.c: inbound messages of contract section 4 through the
+ * test_inputs.c: inbound messages through the
  * daemon: the three [input:*] bridge formats, attribution across a
  * reassignment by measurement time, unit conversion end to end, BLE device
  * times (device_clock, a zero date), a reading flagged invalid, and

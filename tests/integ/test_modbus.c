@@ -337,7 +337,7 @@ test_server_comes_back_polling_resumes(void **state)
 	stop(&srv, SIGTERM);
 }
 
-/* Contract 4.5: a source that stops answering raises its missing rule in
+/* A source that stops answering raises its missing rule in
  * the normal way, and its readings clear it when it is back. */
 static void
 test_outage_raises_missing_rule(void **state)

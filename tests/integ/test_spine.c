@@ -1,7 +1,7 @@
 /*
  * test_spine.c: the hub spine on the real parts. Each test starts its own
  * Mosquitto on a free loopback port and drives `dhohub run` only through
- * MQTT and the CLI, as the contract's outside users do.
+ * MQTT and the CLI, as the hub's outside users do.
  */
 #include <setjmp.h>
 #include <signal.h>

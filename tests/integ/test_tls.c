@@ -1,10 +1,11 @@
 /*
- * test_tls.c: the hub's session to a real Mosquitto over TLS (contract
- * section 9). openssl makes, inside the test's directory, a CA, a server
- * certificate for localhost and 127.0.0.1, one for another name, a client
- * certificate and a second, unrelated CA. The broker has a plain listener
- * for the harness's own helpers and a TLS listener that requires a client
- * certificate; the hub, the device and the alert feed use the TLS one.
+ * test_tls.c: the hub's session to a real Mosquitto over TLS
+ * (docs/operations.md, "TLS"). openssl makes, inside the test's directory, a
+ * CA, a server certificate for localhost and 127.0.0.1, one for another
+ * name, a client certificate and a second, unrelated CA. The broker has a
+ * plain listener for the harness's own helpers and a TLS listener that
+ * requires a client certificate; the hub, the device and the alert feed use
+ * the TLS one.
  */
 #include <pwd.h>
 #include <setjmp.h>

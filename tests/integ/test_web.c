@@ -1,5 +1,5 @@
 /*
- * test_web.c: the nurses' workspace API (contract section 8) on
+ * test_web.c: the nurses' workspace API (docs/api.md) on
  * the real parts: a real Mosquitto, the real `dhohub run` and `dhohub web`
  * on one SQLite file, HTTP through libcurl and the event stream through a
  * plain socket. Log-in, throttling, scope before and after an escalation,
@@ -109,7 +109,8 @@ web_start(struct web *w, struct env *e)
 		fail_msg("dhohub web did not listen on %d; see %s", w->port, w->log);
 }
 
-/* SIGTERM: the process must exit 0 within 2 s (contract section 8). */
+/* SIGTERM: the process must exit 0 (docs/man/dhohub.8, SIGNALS), and
+ * within 2 s, so that a service stop never waits for a stream. */
 static double
 web_stop(struct web *w)
 {
@@ -770,7 +771,7 @@ test_events(void **state)
 	assert_non_null(strstr(s.buf, "event: alert\nid: "));
 
 	/* A change by the CLI reaches it within a second of its commit (the
-	 * contract's bound; three tries, so that one stall of this loaded
+	 * promised bound; three tries, so that one stall of this loaded
 	 * machine does not decide). */
 	pub(e, "dho/v1/vefsn/dev/d2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 91}");
 	alert_of(e, "P2", a2, sizeof(a2));
@@ -792,7 +793,7 @@ test_events(void **state)
 		}
 	}
 	if (!fast)
-		fail_msg("a CLI change took %.2f s to reach the event stream (contract: 1 s)", late);
+		fail_msg("a CLI change took %.2f s to reach the event stream (bound: 1 s)", late);
 	stream_last_id(&s, last, sizeof(last));
 	stream_close(&s);
 

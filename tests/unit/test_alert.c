@@ -1,6 +1,6 @@
 /*
  * test_alert.c: the alert state machine as a table of state x event, and
- * the event document of contract section 6.
+ * the event document (docs/operations.md, "Alert events").
  */
 #include <setjmp.h>
 #include <stdarg.h>

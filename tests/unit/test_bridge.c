@@ -1,6 +1,6 @@
 /*
- * test_bridge.c: OpenMQTTGateway and Theengs payloads (contract section
- * 4.4) through bridge_parse().
+ * test_bridge.c: OpenMQTTGateway and Theengs payloads through
+ * bridge_parse().
  *
  * The payloads are shaped as the gateways print them: OpenMQTTGateway's
  * compact JSON with mac_type/adv_type and "0x"-prefixed servicedatauuid
@@ -103,7 +103,7 @@ static const struct {
 	  "{\"servicedatauuid\": \"180d\", \"servicedata\": \"0055\", \"name\": \"HRM\", "
 	  "\"id\": \"5732A8DA-27AF-1C19-DA77-C8EF5AD5CB28\", \"rssi\": -67}",
 	  "5732A8DA-27AF-1C19-DA77-C8EF5AD5CB28", 0x2A37, 1, METRIC_PULSE, 85 },
-	{ "omg-gatt contract", BRIDGE_OMG_GATT,
+	{ "omg-gatt blood pressure", BRIDGE_OMG_GATT,
 	  "{\"id\": \"AA:BB:CC:DD:EE:FF\", \"service\": \"1810\", \"characteristic\": \"2a35\", "
 	  "\"read\": \"" BP_HEX "\", \"success\": true}",
 	  "AA:BB:CC:DD:EE:FF", 0x2A35, 4, METRIC_BP_SYS, 138 },

@@ -1,5 +1,5 @@
 /*
- * test_common.c: the shared pieces of contract section 1: RFC 3339 times,
+ * test_common.c: the shared grammars: RFC 3339 times,
  * bare dates in the hub's zone, durations, identifiers and team names; and
  * the escaping of untrusted text for log lines and terminals.
  */

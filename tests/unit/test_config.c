@@ -1,5 +1,5 @@
 /*
- * test_config.c: the configuration loader against contract section 3.
+ * test_config.c: the configuration loader (docs/man/dhohub.conf.5.in).
  *
  * Each test writes a small file, loads it with errors captured in memory,
  * and checks the loaded values or the exact "FILE:LINE: message" lines.
@@ -1153,10 +1153,10 @@ test_missing_file(void **state)
 	assert_int_equal(config_load("/nonexistent/dhohub.conf", NULL, NULL, &cfg), DHO_EINVAL);
 }
 
-/* The configuration of contract section 3, verbatim: it must load (the
+/* A full configuration with every section: it must load (the
  * teams it names without [team:] sections only draw warnings). */
 static void
-test_contract_example(void **state)
+test_full_example(void **state)
 {
 	static const char text[] =
 		"[hub]\n"
@@ -1374,7 +1374,7 @@ main(void)
 		cmocka_unit_test(test_file_limits),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_contract_example),
+		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_demo_config),
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_print_reference),

@@ -1,5 +1,5 @@
 /*
- * test_doc.c: reading documents (contract section 4.2) through doc_parse().
+ * test_doc.c: reading documents through doc_parse().
  *
  * Every payload is copied into a buffer of exactly its length, without a
  * terminator, so that AddressSanitizer catches any read past the end: MQTT
@@ -20,7 +20,7 @@
 #include "expect.h"
 #include "timefmt.h"
 
-/* 2026-11-23T08:20:00Z: five minutes after the contract's example ts. */
+/* 2026-11-23T08:20:00Z: five minutes after the example documents' ts. */
 #define NOW ((dho_time_t)1795422000)
 #define TS_EXAMPLE ((dho_time_t)1795421700)     /* 2026-11-23T08:15:00Z */
 
@@ -47,7 +47,7 @@ parse(const char *text, struct doc_result *r, char *err)
 }
 
 static void
-test_contract_single(void **state)
+test_example_single(void **state)
 {
 	struct doc_result r;
 	char err[DHO_ERRLEN];
@@ -72,7 +72,7 @@ test_contract_single(void **state)
 }
 
 static void
-test_contract_readings(void **state)
+test_example_readings(void **state)
 {
 	static const struct {
 		enum metric m;
@@ -781,7 +781,7 @@ test_short_err(void **state)
 }
 
 /*
- * A bridge's GATT envelope (contract 4.3): its seq and ts take the rules
+ * A bridge's GATT envelope: its seq and ts take the rules
  * of a reading document, so a seq up to 2^64-1 is one seq everywhere, and
  * the value's readings come out as items.
  */
@@ -842,8 +842,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_contract_single),
-		cmocka_unit_test(test_contract_readings),
+		cmocka_unit_test(test_example_single),
+		cmocka_unit_test(test_example_readings),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_message_errors),
 		cmocka_unit_test(test_raw_nul),

@@ -1,5 +1,5 @@
 /*
- * test_gatt.c: BLE GATT values (contract section 4.3) through gatt_decode(),
+ * test_gatt.c: BLE GATT values through gatt_decode(),
  * the IEEE 11073 number helpers, the text parsers and gatt_to_json().
  *
  * Every example value of the GATT Specification Supplement is here, followed by vectors of

@@ -1,6 +1,6 @@
 /*
- * test_metric.c: the metric table of contract section 4.2 (names, units,
- * conversions, ranges), ACVPU letters and the flag names of section 4.3.
+ * test_metric.c: the metric table (names, units, conversions, ranges),
+ * ACVPU letters and the flag names readings carry.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -17,7 +17,7 @@
 
 #include "metric.h"
 
-/* The table as the contract writes it. */
+/* The table written out again, independently of sensors/metric.c. */
 static const struct {
 	enum metric m;
 	const char *name;

@@ -1,8 +1,8 @@
 /*
  * test_modbus.c: the Modbus register map and url grammars, the read planner
  * and the register decoder (sensors/mbus.h) against the types, word orders
- * and scales of contract section 3, written as the contract spells them in
- * a register map; and the poller (hub/modbus.h) with a source it cannot
+ * and scales a [modbus:*] register map names, spelled as the map spells
+ * them; and the poller (hub/modbus.h) with a source it cannot
  * reach.
  */
 #include <math.h>
@@ -27,7 +27,7 @@
  * Each row is one register map entry's TYPE and SCALE as an operator writes
  * it, the registers a device returns, and what the hub must make of them.
  * The rows go through the register map's parser, the one the configuration
- * uses, so the spelling of the contract (uint16, int32_le, float32_be, ...)
+ * uses, so the spelling of a register map (uint16, int32_le, float32_be, ...)
  * is what is tested.
  */
 static const struct {
@@ -182,7 +182,7 @@ test_plan(void **state)
 
 	(void)state;
 	{
-		/* The contract's example: spo2 at 0 and pulse at 1 are one read. */
+		/* An oximeter's map: spo2 at 0 and pulse at 1 are one read. */
 		const struct mbus_reg r[] = { REG(MBUS_INPUT, 0, MBUS_UINT16),
 		                                  REG(MBUS_INPUT, 1, MBUS_UINT16) };
 		assert_int_equal(mbus_plan(r, 2, b, 16, &nb, of), DHO_OK);

@@ -1,5 +1,5 @@
 /*
- * test_rules.c: the rule grammar of contract section 5 (valid specs and
+ * test_rules.c: the rule grammar (valid specs and
  * their normalized form, every error with its position) and the evaluation
  * of threshold, trend, baseline and missing rules at and around each limit.
  */
@@ -467,7 +467,7 @@ struct trend_case {
 };
 
 static const struct trend_case trend_cases[] = {
-	/* The reason of the contract's example. */
+	/* A weight gain of 2.1 kg in 3 days and its reason text. */
 	{ "yellow:+2.0/3d red:+3.0/3d", 82.1, { { 80.0, T - 3 * D }, { 81.0, T - D } }, 2, DHO_OK,
 	  RULES_YELLOW, "weight rose 2.1 kg in 3 days, above the yellow limit 2.0 kg", 3 * D },
 	/* Exactly at the limit does not fire, also where binary arithmetic is inexact. */
@@ -552,7 +552,7 @@ struct baseline_case {
 };
 
 static const struct baseline_case baseline_cases[] = {
-	/* The contract's example: median 94 of 7, 5 below, beyond 4. */
+	/* A median of 94 over 7 readings, 89 is 5 below it, beyond the limit 4. */
 	{ "baseline.spo2", "yellow:-4 red:-8", 89, { 94, 95, 93, 94, 96, 94, 92 }, 7, DHO_OK,
 	  RULES_YELLOW, 94,
 	  "spo2 89 % is 5 percentage points below the patient's baseline 94 % (median of 7 readings over 7 days), "

@@ -326,7 +326,7 @@ test_open_refuses(void **state)
 	assert_string_equal(text, "1");
 	unlink(path);
 
-	/* A database of the first milestone, from before application_id. */
+	/* A database written before dhohub set application_id. */
 	raw_sql(f->path, "PRAGMA application_id = 0;");
 	assert_int_equal(store_open(f->path, 0, &st, err, sizeof(err)), DHO_OK);
 	store_close(st);

@@ -1,7 +1,7 @@
 /*
  * test_webhook.c: how a webhook URL appears in a log line. A URL may carry
  * credentials (user information, a token in the query); neither may reach
- * the log (issue 13, item 2; issue 17).
+ * the log (docs/security.md, "Hostile input").
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -173,7 +173,8 @@ function fact(label, valueEl) {
   return h("div", {}, h("dt", {}, label), valueEl);
 }
 
-/* One alert: the element the contract names (data-alert, data-severity). */
+/* One alert: an element the browser tests find by its data-alert and
+ * data-severity. */
 function alertItem(a, d) {
   const parts = stateParts(a, d);
   const open = a.state === "open";
