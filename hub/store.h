@@ -8,27 +8,15 @@
  * wrap their changes in store_begin()/store_commit() (BEGIN IMMEDIATE), so
  * a reading, its alert and the alert's outbox event commit together.
  *
- * Return codes. Every int function below returns, unless its comment says
- * more:
- *   DHO_OK        done;
- *   DHO_EBUSY     another connection held the database past the busy
- *                 timeout: the caller rolls back and may try again;
- *   DHO_ENOMEM    SQLite ran out of memory;
- *   DHO_EIO       any other SQLite failure; store_errmsg() says what.
- * A function that reads one row (a get, a lookup, find_open, next_due,
- * outbox_next, last_reading) returns DHO_ENOTFOUND when no row matches,
- * and *out is then undefined. A write that breaks a key (adding what
- * exists) returns DHO_EEXIST. A listing calls its callback once per row and
- * returns DHO_OK after the last row or when the callback stopped it by
- * returning non-zero (store_patient_due() returns that value instead).
- *
- * Ownership. The store copies what it is given before it returns; the
- * caller's strings and structs stay the caller's. Results go into the
- * caller's structs (fixed arrays, no pointers), except: a row handed to a
- * callback (its strings, a quarantine payload) is valid only during the
- * call; struct store_outbox's body belongs to the store until the next call
- * on the same connection. None of it may be used after the lock that
- * guards the connection is released. store_close(NULL) does nothing.
+ * Each function below says what it returns and who owns what it hands
+ * out. One phrase stands for the three ways the database itself can fail:
+ * "a database error" is DHO_EBUSY (another connection held the database
+ * past the 5 s busy timeout: roll back and try again), DHO_ENOMEM (SQLite
+ * ran out of memory) or DHO_EIO (any other SQLite failure, such as a full
+ * disk; store_errmsg() says what). The store never keeps a pointer to
+ * what it is given: it has bound or copied it before it returns. Nothing
+ * it hands out may be used after the lock that guards the connection is
+ * released.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -103,7 +91,7 @@ struct store_outbox {
 	int64_t id;
 	int64_t alert_id;
 	char topic_team[DHO_TEAM_MAX + 1];
-	char *body;                      /* owned by the store until the next call */
+	char *body;                      /* the store's: see store_outbox_next() */
 	bool mqtt_done;
 	bool webhook_done;
 	int attempts;
@@ -126,7 +114,9 @@ struct store_alert_filter {
 	int state;                       /* -1: open and acked; -2: all; else one */
 };
 
-/* Each listing calls back once per row; a non-zero return stops it. */
+/* Each listing calls back once per row, in the order its function names;
+ * a non-zero return stops it. The row and its strings belong to the store
+ * and are valid only during the call: copy what must outlive it. */
 typedef int (*store_patient_cb)(void *ctx, const struct store_patient *p);
 typedef int (*store_assignment_cb)(void *ctx, const struct store_assignment *a);
 typedef int (*store_rule_cb)(void *ctx, const char *key, const char *spec);
@@ -135,8 +125,9 @@ typedef int (*store_quarantine_cb)(void *ctx, const struct store_quarantine *q);
 typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
 typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
 
-/* store_open() flags. A caller that passes a bool (the first milestone's
- * full_sync) gets synchronous=FULL for true and never creates a file. */
+/* store_open() flags. A caller that passes a bool (web/ does: true for
+ * durability = full) gets synchronous=FULL for true and never creates a
+ * file. */
 enum {
 	STORE_FULL_SYNC = 1,   /* synchronous=FULL (power-loss durable), else NORMAL */
 	STORE_CREATE = 2       /* a missing or empty file becomes a new database */
@@ -144,14 +135,19 @@ enum {
 
 /*
  * Opens (and migrates) the dhohub database at path; with STORE_CREATE a
- * missing or empty file becomes a new one. Nothing is written to a file
- * that is not dhohub's. Returns, with a message naming path in err:
+ * missing or empty file becomes a new one, mode 0600. Nothing is written
+ * to a file that is not dhohub's. Returns DHO_OK with a new connection in
+ * *out, which the caller owns and ends with store_close(); otherwise *out
+ * is NULL and err holds a message naming path:
  *   DHO_ENOTFOUND  no file at path, or an empty one, without STORE_CREATE;
  *   DHO_EINVAL     an SQLite file without dhohub's schema (left untouched);
+ *   DHO_ENOMEM     the connection could not be allocated (err untouched);
  *   DHO_EIO        a file that cannot be opened, read or migrated.
  */
 int store_open(const char *path, unsigned flags, struct store **out,
                char *err, size_t errlen);
+/* Stops the checkpoint thread, if any, closes the connection and frees
+ * st; every pointer the store handed out dies with it. NULL does nothing. */
 void store_close(struct store *st);
 
 /*
@@ -161,12 +157,13 @@ void store_close(struct store *st);
  * pages or more, while the next transactions go on. store_close() stops
  * it. For the daemon's write connection, so that no message waits for a
  * checkpoint. Returns DHO_OK (also when already started), DHO_EIO when
- * the second connection cannot be opened, DHO_ENOMEM when the thread
- * cannot be started.
+ * the second connection cannot be opened, DHO_ENOMEM when the thread or
+ * its state cannot be allocated.
  */
 int store_checkpoint_thread(struct store *st);
 
-/* The last SQLite error text of this connection. */
+/* The last SQLite error text of this connection: the store's string,
+ * valid until the connection's next call. */
 const char *store_errmsg(struct store *st);
 
 /*
@@ -177,76 +174,106 @@ const char *store_errmsg(struct store *st);
  * off; a full cache starts again empty). Only for the connection that
  * does all its reads inside store_begin()/store_commit(): a commit by
  * another connection is noticed at store_begin() (PRAGMA data_version) and
- * drops the whole cache, as does a rollback. DHO_ENOMEM.
+ * drops the whole cache, as does a rollback. Returns DHO_OK, or DHO_ENOMEM
+ * with the cache off.
  */
 int store_cache(struct store *st, size_t patients);
 
-/* BEGIN IMMEDIATE: takes the write lock now (DHO_EBUSY past the busy
- * timeout), so that a transaction never fails half-way for the lock. */
+/* BEGIN IMMEDIATE: takes the write lock now, so that a transaction never
+ * fails half-way for the lock. Returns DHO_OK, or a database error (DHO_EBUSY
+ * past the busy timeout) with no transaction open. */
 int store_begin(struct store *st);
+/* Commits the open transaction. Returns DHO_OK or a database error; after
+ * an error the caller calls store_rollback(). */
 int store_commit(struct store *st);
-/* Rolls back the open transaction, if any; never fails. */
+/* Rolls back the open transaction, if any, and forgets what the cache
+ * held; never fails. */
 void store_rollback(struct store *st);
 
-/* Changes whenever another connection commits (PRAGMA data_version). */
+/* Sets *out to a number that changes whenever another connection commits
+ * (PRAGMA data_version). Returns DHO_OK or a database error. */
 int store_data_version(struct store *st, int64_t *out);
 
-/* DHO_EEXIST when a patient of that id is enrolled. */
+/* Enrolls p (ended_at is not read). Returns DHO_OK, DHO_EEXIST when a
+ * patient of that id is enrolled, or a database error. */
 int store_patient_add(struct store *st, const struct store_patient *p);
-/* DHO_ENOTFOUND for an unknown id. */
+/* Copies patient id into *out. Returns DHO_OK, DHO_ENOTFOUND for an unknown
+ * id (*out undefined), or a database error. */
 int store_patient_get(struct store *st, const char *id, struct store_patient *out);
-/* Ends patient id's follow-up at at; DHO_ENOTFOUND for an unknown id. */
+/* Ends patient id's follow-up at at. Returns DHO_OK, DHO_ENOTFOUND for an
+ * unknown id, or a database error. */
 int store_patient_end(struct store *st, const char *id, dho_time_t at);
+/* Calls cb for every patient. Returns DHO_OK after the last one or when cb
+ * stopped the listing, or a database error. */
 int store_patient_list(struct store *st, store_patient_cb cb, void *ctx);
 
 /*
  * Calls cb for at most limit (<= 64) patients in follow-up whose next
- * timer check (missing measurements) is due at now. A non-zero return of
- * cb stops the listing and is returned.
+ * timer check (missing measurements) is due at now. The rows are read
+ * first, so cb may write to the store. Returns DHO_OK, cb's non-zero
+ * return (which stops the listing), or a database error.
  */
 int store_patient_due(struct store *st, dho_time_t now, int limit, store_patient_cb cb,
                       void *ctx);
 /* Sets when patient id's timers are next looked at; id NULL brings every
- * patient's check forward to at (after a reload). */
+ * patient's check forward to at (after a reload). Returns DHO_OK (also for
+ * an unknown id) or a database error. */
 int store_patient_check_at(struct store *st, const char *id, dho_time_t at);
-/* The time of patient's latest reading of metric m; DHO_ENOTFOUND if none.
- * One seek on the (patient, metric, measured_at) index. */
+/* Sets *at to the time of patient's latest reading of metric m, with one
+ * seek on the (patient, metric, measured_at) index. Returns DHO_OK,
+ * DHO_ENOTFOUND when there is none, or a database error. */
 int store_last_reading(struct store *st, const char *patient, enum metric m, dho_time_t *at);
 
 /* Assigns device to patient from time from; the device's open assignment,
- * if any, ends at from. */
+ * if any, ends at from. Whether patient exists is not checked here.
+ * Returns DHO_OK or a database error. */
 int store_device_assign(struct store *st, const char *device, const char *patient,
                         dho_time_t from);
-/* Ends device's open assignment at at; DHO_ENOTFOUND when it has none. */
+/* Ends device's open assignment at at. Returns DHO_OK, DHO_ENOTFOUND when
+ * it has none, or a database error. */
 int store_device_unassign(struct store *st, const char *device, dho_time_t at);
-/* The assignment of device covering time at; DHO_ENOTFOUND when none. */
+/* Copies the assignment of device covering time at into *out. Returns
+ * DHO_OK, DHO_ENOTFOUND when none covers it (*out undefined), or a
+ * database error. */
 int store_device_lookup(struct store *st, const char *device, dho_time_t at,
                         struct store_assignment *out);
-/* patient NULL lists every assignment. */
+/* Calls cb for each assignment of patient (NULL: of every patient).
+ * Returns DHO_OK after the last one or when cb stopped the listing, or a
+ * database error. */
 int store_device_list(struct store *st, const char *patient, store_assignment_cb cb,
                       void *ctx);
-/* Ends every open assignment of patient at time at. */
+/* Ends every open assignment of patient at time at. Returns DHO_OK (also
+ * when there was none) or a database error. */
 int store_device_release_all(struct store *st, const char *patient, dho_time_t at);
 
 /* Sets (or replaces) patient's rule key; spec is already normalized. A
  * change of an override (set or removed) also brings the patient's timer
  * check forward (store_patient_due()), so that a new missing rule is
- * looked at at once. */
+ * looked at at once. Returns DHO_OK or a database error. */
 int store_rule_set(struct store *st, const char *patient, const char *key,
                    const char *spec);
-/* DHO_ENOTFOUND when patient has no rule key of its own. */
+/* Removes patient's own rule key, so that the program's applies again.
+ * Returns DHO_OK, DHO_ENOTFOUND when patient has no such key of its own,
+ * or a database error. */
 int store_rule_unset(struct store *st, const char *patient, const char *key);
+/* Calls cb with each rule key and spec of patient's own. Returns DHO_OK
+ * after the last one or when cb stopped the listing, or a database error. */
 int store_rule_list(struct store *st, const char *patient, store_rule_cb cb, void *ctx);
 
-/* Records (device, seq) as seen. DHO_EEXIST when it was seen before: the
- * message is a redelivery and must not be stored again. */
+/* Records (device, seq) as seen. Returns DHO_OK, DHO_EEXIST when it was
+ * seen before (the message is a redelivery and must not be stored again),
+ * or a database error. */
 int store_claim_seq(struct store *st, const char *device, uint64_t seq);
 
+/* Stores reading r. Returns DHO_OK or a database error. */
 int store_reading_add(struct store *st, const struct store_reading *r);
 /* Accepted messages that store nothing (2A36): counts a message received
- * at for stats' last_message_at, as a reading or quarantine entry does. */
+ * at for stats' last_message_at, as a reading or quarantine entry does.
+ * Returns DHO_OK or a database error. */
 int store_message_seen(struct store *st, dho_time_t at);
-/* metric < 0: every metric; since 0: from the start. Oldest first. */
+/* Calls cb for patient's readings of metric (< 0: every metric) measured
+ * at since or later (0: from the start), oldest first. Returns DHO_OK after
+ * the last one or when cb stopped the listing, or a database error. */
 int store_reading_list(struct store *st, const char *patient, int metric,
                        dho_time_t since, store_reading_cb cb, void *ctx);
 /*
@@ -254,6 +281,9 @@ int store_reading_list(struct store *st, const char *patient, int metric,
  * invalid, as value and measurement time, oldest first, at most cap of them
  * (the newest cap when there are more). Reads through the (patient, metric,
  * measured_at) index, so the cost is that of the window, not the history.
+ * The samples are copied into the caller's out[cap] and *n says how many.
+ * Returns DHO_OK (also for an empty window) or a database
+ * error.
  */
 int store_reading_window(struct store *st, const char *patient, enum metric m,
                          dho_time_t from, dho_time_t to, struct rules_sample *out,
@@ -262,58 +292,91 @@ int store_reading_window(struct store *st, const char *patient, enum metric m,
 /* ---- quarantine ---- */
 /* Keeps at most STORE_QUARANTINE_KEEP bytes of q's payload with its length
  * and SHA-256, then prunes the oldest entries beyond q->keep_rows (counted
- * as quarantine_pruned in store_stats()). */
+ * as quarantine_pruned in store_stats()). Returns DHO_OK, DHO_ENOMEM when
+ * the hash cannot be computed, or a database error. */
 int store_quarantine_add(struct store *st, const struct store_quarantine *q);
-/* Entries quarantined at since or later, oldest first, at most limit of
- * them (0: all). */
+/* Calls cb for the entries quarantined at since or later, oldest first, at
+ * most limit of them (0: all); q->payload and q->len are the kept bytes,
+ * valid during the call only. Returns DHO_OK after the last one or when cb
+ * stopped the listing, or a database error. */
 int store_quarantine_list(struct store *st, dho_time_t since, int64_t limit,
                           store_quarantine_cb cb, void *ctx);
 
-/* The unresolved alert of (patient, rule); DHO_ENOTFOUND when none. */
+/* Copies the unresolved alert of (patient, rule) into *out. Returns DHO_OK,
+ * DHO_ENOTFOUND when there is none (*out undefined), or a database
+ * error. */
 int store_alert_find_open(struct store *st, const char *patient, const char *rule,
                           struct alert *out);
-/* DHO_ENOTFOUND for an unknown id. */
+/* Copies alert id into *out. Returns DHO_OK, DHO_ENOTFOUND for an unknown
+ * id (*out undefined), or a database error. */
 int store_alert_get(struct store *st, int64_t id, struct alert *out);
-/* Inserts a (id 0, which is then set) or updates it. */
+/* Inserts a (id 0, which is then set in *a) or updates it. Returns DHO_OK,
+ * DHO_EEXIST when it would be a second unresolved alert of its patient and
+ * rule, or a database error. */
 int store_alert_save(struct store *st, struct alert *a);
-/* The open alert whose ack deadline passed longest ago; DHO_ENOTFOUND. */
+/* Copies the open alert whose ack deadline (due_at) passed longest ago at
+ * now into *out. Returns DHO_OK, DHO_ENOTFOUND when none is due (*out
+ * undefined), or a database error. */
 int store_alert_next_due(struct store *st, dho_time_t now, struct alert *out);
+/* Calls cb for each alert that matches f (its NULL fields match any).
+ * Returns DHO_OK after the last one or when cb stopped the listing, or a
+ * database error. */
 int store_alert_list(struct store *st, const struct store_alert_filter *f,
                      store_alert_cb cb, void *ctx);
 
-/* Queues an event for delivery to team's topic and, when the team has a
- * webhook, to it. The URL is not stored: the delivery looks it up. */
+/* Queues the event document body, made at at, for delivery to team's
+ * topic and, when webhook is set, to the team's webhook. The URL is not
+ * stored: the delivery looks it up. Returns DHO_OK or a database error. */
 int store_outbox_add(struct store *st, int64_t alert_id, const char *team,
                      bool webhook, const char *body, dho_time_t at);
 /* Each event is delivered on two channels, each in the order of the outbox. */
 enum store_channel { STORE_CH_MQTT, STORE_CH_WEBHOOK };
 
-/* The oldest event after after_id not yet delivered on channel ch;
- * DHO_ENOTFOUND when there is none. */
+/* Fills *out with the oldest event after after_id not yet delivered on
+ * channel ch. out->body is the store's: it is valid until the next
+ * store_outbox_next() or store_outbox_next_hook() on this connection, or
+ * store_close(), so a caller that keeps it past its lock copies it (as
+ * hub/delivery.c does). Returns DHO_OK, DHO_ENOTFOUND when there is none,
+ * DHO_ENOMEM when the body cannot be copied, or a database error. */
 int store_outbox_next(struct store *st, enum store_channel ch, int64_t after_id,
                       struct store_outbox *out);
-/* Marks event id delivered on ch. */
+/* Marks event id delivered on ch. Returns DHO_OK (also for an unknown id)
+ * or a database error. */
 int store_outbox_done(struct store *st, int64_t id, enum store_channel ch);
 /* ---- webhook delivery by team ---- */
 typedef int (*store_team_cb)(void *ctx, const char *team);
-/* Calls cb for each team with events not yet delivered to its webhook. */
+/* Calls cb with each team that has events not yet delivered to its
+ * webhook; the team string is valid during the call only. Returns DHO_OK
+ * after the last one or when cb stopped the listing, or a database error. */
 int store_outbox_hook_teams(struct store *st, store_team_cb cb, void *ctx);
-/* The oldest event of team not yet delivered to its webhook; DHO_ENOTFOUND. */
+/* Fills *out with the oldest event of team not yet delivered to its
+ * webhook; out->body is the store's, as for store_outbox_next(). Returns
+ * DHO_OK, DHO_ENOTFOUND when there is none, DHO_ENOMEM when the body
+ * cannot be copied, or a database error. */
 int store_outbox_next_hook(struct store *st, const char *team, struct store_outbox *out);
 /* Gives event id up on the webhook channel (its receiver refused it for
- * good), counted as webhook_failed in store_stats(); its own transaction. */
+ * good), counted as webhook_failed in store_stats(). It is its own
+ * transaction: never call it inside store_begin(). Returns DHO_OK (also
+ * for an unknown id) or a database error, rolled back. */
 int store_outbox_hook_failed(struct store *st, int64_t id);
 
-/* Counts a failed attempt on ch and sets when to try again. */
+/* Counts a failed attempt on event id and sets when to try it again.
+ * Returns DHO_OK (also for an unknown id) or a database error. */
 int store_outbox_retry(struct store *st, int64_t id, dho_time_t next_at);
 
+/* Appends a to the audit log (a->detail NULL: ""). Returns DHO_OK or a
+ * database error. */
 int store_audit_add(struct store *st, const struct store_audit *a);
+/* Calls cb for each audit row at since or later, oldest first. Returns
+ * DHO_OK after the last one or when cb stopped the listing, or a database
+ * error. */
 int store_audit_list(struct store *st, dho_time_t since, store_audit_cb cb, void *ctx);
 
 /*
  * The counts of stats. Readings are counted from the table (those up to a
  * mark kept in the counters, plus those after it), so that storing a
- * reading writes no counter. DHO_EIO when the database fails.
+ * reading writes no counter. Fills the caller's *out (zeroed first).
+ * Returns DHO_OK or a database error.
  */
 int store_stats(struct store *st, struct store_stats *out);
 
@@ -321,7 +384,7 @@ int store_stats(struct store *st, struct store_stats *out);
  * Moves the readings mark to the newest reading, adding those it passes to
  * the counters, inside the caller's transaction; keeps store_stats() to a
  * short range. The daemon calls it off the ingest path, now and then.
- * DHO_EIO when the database fails.
+ * Returns DHO_OK or a database error.
  */
 int store_counters_fold(struct store *st);
 
@@ -331,8 +394,10 @@ int store_counters_fold(struct store *st);
  * Writes a consistent copy of the database to path (mode 0600) with
  * SQLite's online backup API while other connections go on writing: the
  * copy holds every transaction committed before it began. The copy is a
- * single file (rollback journal), renamed into place when complete.
- * DHO_EIO with the reason in err (e.g. the directory does not exist).
+ * single file (rollback journal), renamed into place when complete; on
+ * an error nothing is left at path or beside it. Returns DHO_OK, DHO_EINVAL
+ * when path is too long, or DHO_EIO with the reason in err (e.g. the
+ * directory does not exist).
  */
 int store_backup(struct store *st, const char *path, char *err, size_t errlen);
 
@@ -347,8 +412,10 @@ struct store_purge {
  * Retention (docs/operations.md, "Retention"): deletes the readings, alerts,
  * outbox rows and quarantine entries of patients whose follow-up ended days
  * or more before now, and every quarantine entry that old, and audits the
- * counts as actor's "purge" of "retention"; all in one transaction. The
- * audit log and the patients' rows are kept.
+ * counts as actor's "purge" of "retention"; all in one transaction of its
+ * own, so never call it inside store_begin(). The audit log and the
+ * patients' rows are kept. The counts go into the caller's *out. Returns
+ * DHO_OK or a database error, with nothing deleted.
  */
 int store_purge(struct store *st, dho_time_t now, int days, const char *actor,
                 struct store_purge *out);
@@ -381,37 +448,53 @@ typedef int (*store_user_cb)(void *ctx, const struct store_user *u);
 /* An alert event as delivered: its outbox row id, team and JSON body. */
 typedef int (*store_event_cb)(void *ctx, int64_t id, const char *team, const char *body);
 
-/* DHO_EEXIST when the name is taken. */
+/* Adds user u. Returns DHO_OK, DHO_EEXIST when the name is taken, or a
+ * database error. */
 int store_user_add(struct store *st, const struct store_user *u);
+/* Copies user name into *out. Returns DHO_OK, DHO_ENOTFOUND for an unknown
+ * name (*out undefined), or a database error. */
 int store_user_get(struct store *st, const char *name, struct store_user *out);
+/* Calls cb for every user, by name. Returns DHO_OK after the last one or
+ * when cb stopped the listing, or a database error. */
 int store_user_list(struct store *st, store_user_cb cb, void *ctx);
-/* Each DHO_ENOTFOUND for an unknown user. */
+/* Each changes one user's row. Returns DHO_OK, DHO_ENOTFOUND for an unknown
+ * user, or a database error. */
 int store_user_disable(struct store *st, const char *name);
 int store_user_set_hash(struct store *st, const char *name, const char *hash);
 int store_user_set_totp(struct store *st, const char *name, const char *secret);
-/* Records TOTP time step step as used by name; DHO_EEXIST when it, or a
- * later one, was used already (a replayed code). */
+/* Records TOTP time step step as used by name, in one UPDATE so that two
+ * log-ins racing with one code cannot both win. Returns DHO_OK, DHO_EEXIST
+ * when it, or a later one, was used already (a replayed code) or the user
+ * is unknown, or a database error. */
 int store_user_totp_use(struct store *st, const char *name, int64_t step);
 
-/* Sessions are found by the hash of their token, never the token. */
+/* Sessions are found by the hash of their token, never the token. Each
+ * returns DHO_OK or a database error; store_session_add() also DHO_EEXIST
+ * for a hash that exists, and store_session_get(), which copies the
+ * session into *out, DHO_ENOTFOUND for an unknown hash. Touching or
+ * deleting an unknown hash is DHO_OK. */
 int store_session_add(struct store *st, const char *hash, const struct store_session *s);
 int store_session_get(struct store *st, const char *hash, struct store_session *out);
 int store_session_touch(struct store *st, const char *hash, dho_time_t at);
 int store_session_delete(struct store *st, const char *hash);
-/* Ends every session of user (disabled, new password). */
+/* Ends every session of user (disabled, new password). Returns DHO_OK or a
+ * database error. */
 int store_session_delete_user(struct store *st, const char *user);
-/* Deletes sessions last used before idle_before or started before max_before. */
+/* Deletes sessions last used before idle_before or started before
+ * max_before. Returns DHO_OK or a database error. */
 int store_session_purge(struct store *st, dho_time_t idle_before, dho_time_t max_before);
 
-/* Failed log-ins, for throttling. */
+/* Records a failed log-in, for throttling. Returns DHO_OK or a database
+ * error. */
 int store_login_fail_add(struct store *st, const char *user, const char *addr, dho_time_t at);
 /* Failures since since for user and for addr, and the oldest of each
- * (0 when none). */
+ * (0 when none), into the caller's ints. Returns DHO_OK or a database
+ * error. */
 int store_login_fail_count(struct store *st, const char *user, const char *addr,
                            dho_time_t since, int *n_user, dho_time_t *oldest_user,
                            int *n_addr, dho_time_t *oldest_addr);
 /* Forgets user's failures (after a successful log-in) and those before
- * before of everyone. */
+ * before of everyone. Returns DHO_OK or a database error. */
 int store_login_fail_clear(struct store *st, const char *user, dho_time_t before);
 
 /* The triage order: red before yellow, open before acked, then oldest
@@ -432,26 +515,39 @@ struct store_triage_filter {
 	int limit;
 };
 
-/* Calls cb with each alert of f in triage order. */
+/* Calls cb with each alert of f in triage order, at most f->limit of them
+ * (at most 1,000; 0 means 1,000). The ids are read first, so cb may use the
+ * store; an alert deleted meanwhile is skipped. Returns DHO_OK after the
+ * last one or when cb stopped the listing, DHO_ENOMEM, or a database
+ * error. */
 int store_alert_triage(struct store *st, const struct store_triage_filter *f,
                        store_alert_cb cb, void *ctx);
-/* Whether patient has an unresolved alert of one of teams. */
+/* Sets *out to whether patient has an unresolved alert of one of teams.
+ * Returns DHO_OK, DHO_ENOMEM, or a database error (*out false). */
 int store_alert_held(struct store *st, const char *patient, const char *const *teams,
                      size_t nteams, bool *out);
-/* Unresolved alerts of patient by severity. */
+/* Counts patient's unresolved alerts by severity into the caller's ints.
+ * Returns DHO_OK or a database error. */
 int store_alert_counts(struct store *st, const char *patient, int *yellow, int *red);
 /* Patients that may be in the scope of teams: in follow-up in one of
  * tenants, pinned to one of teams, or holding an unresolved alert of one of
- * teams. The caller decides with care_team(). */
+ * teams. The caller decides with care_team(). The ids are read first, so
+ * cb may use the store. Returns DHO_OK after the last one or when cb
+ * stopped the listing, DHO_ENOMEM, or a database error. */
 int store_patient_candidates(struct store *st, const char *const *tenants, size_t ntenants,
                              const char *const *teams, size_t nteams,
                              store_patient_cb cb, void *ctx);
-/* The events of alert_id as delivered, oldest first (an escalation, sent to
- * two teams, comes once per team). */
+/* Calls cb with the events of alert_id as delivered, oldest first (an
+ * escalation, sent to two teams, comes once per team); team and body are
+ * valid during the call only. Returns DHO_OK after the last one or when cb
+ * stopped the listing, or a database error. */
 int store_alert_events(struct store *st, int64_t alert_id, store_event_cb cb, void *ctx);
-/* The newest outbox id (0 when empty): a change sequence of alert events. */
+/* Sets *out to the newest outbox id (0 when empty): a change sequence of
+ * alert events. Returns DHO_OK or a database error. */
 int store_outbox_last(struct store *st, int64_t *out);
-/* Events after after_id, oldest first, at most limit. */
+/* Calls cb with the events after after_id, oldest first, at most limit;
+ * team and body are valid during the call only. Returns DHO_OK after the
+ * last one or when cb stopped the listing, or a database error. */
 int store_outbox_since(struct store *st, int64_t after_id, int limit, store_event_cb cb,
                        void *ctx);
 
