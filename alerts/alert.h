@@ -55,11 +55,11 @@ void alert_format_id(int64_t id, char *buf, size_t len);
 int alert_parse_id(const char *s, int64_t *out);
 
 /*
- * Builds the event document of section 6 for alert a and event name, at
- * time at. *out is a NUL-terminated JSON text the caller frees with free().
- * DHO_ENOMEM when any field cannot be set (an allocation failed, or a text
- * is not UTF-8): an event is whole or it is not built, so none is ever
- * queued without its patient.
+ * Builds the event document (docs/operations.md) for alert a and event name,
+ * at time at. *out is a NUL-terminated JSON text the caller frees with
+ * free(). DHO_ENOMEM when any field cannot be set (an allocation failed, or
+ * a text is not UTF-8): an event is whole or it is not built, so none is
+ * ever queued without its patient.
  */
 int alert_event_json(const struct alert *a, const char *event, dho_time_t at,
                      char **out);
@@ -75,7 +75,7 @@ void *alert_event_object(const struct alert *a, const char *event, dho_time_t at
 void *alert_event_exact(const struct alert *a, const char *event, dho_time_t at);
 
 /*
- * The state machine of section 6 for what a reading says about a rule.
+ * The alert state machine for what a reading says about a rule.
  * finding is the severity the rule found (ALERT_SEV_NONE: a normal
  * reading). a is the rule's unresolved alert, or NULL when there is none.
  * The result says which events happened, in order; a new alert is

@@ -27,7 +27,9 @@ enum metric {
 	METRIC_COUNT
 };
 
-/* Reading flags: status bits of a measurement (section 4.3). */
+/* Reading flags: what is known about a measurement besides its value,
+ * most of them status bits of a BLE GATT value (gatt.h says which bit
+ * sets which flag). */
 enum reading_flag {
 	RFLAG_BODY_MOVEMENT   = 1u << 0,
 	RFLAG_CUFF_LOOSE      = 1u << 1,

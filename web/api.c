@@ -323,7 +323,8 @@ api_session_delete(struct web_req *r)
 
 /* ---- alerts ---- */
 
-/* The alert's document of section 6, as its latest event. */
+/* The alert's event document (docs/operations.md, "Alert events"), as its
+ * latest event. */
 static json_t *
 api_alert_doc(const struct alert *a)
 {

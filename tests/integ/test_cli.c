@@ -103,7 +103,7 @@ expect_rule(const json_t *l, size_t i, const char *key, const char *spec, const 
 	assert_string_equal(jstr(r, "origin"), origin);
 }
 
-/* ---- section 1: where the configuration comes from ---- */
+/* ---- where the configuration comes from ---- */
 
 /* Without -c, $DHOHUB_CONFIG names the file; -c wins over it. */
 static void
@@ -646,7 +646,7 @@ test_decode_gatt_success(void **state)
 	free(out);
 }
 
-/* ---- section 2: the daemon's signals and the demo ---- */
+/* ---- the daemon's signals and the demo ---- */
 
 /* SIGINT ends the daemon like SIGTERM: exit 0. */
 static void
