@@ -10,11 +10,54 @@
 #include "escape.h"
 #include "ident.h"
 
-int
+/* What cli_collect_alert() gathers: the documents, and the id of the alert
+ * whose document could not be built (0 while none). */
+struct cli_alert_docs {
+	json_t *arr;
+	int64_t failed;
+};
+
+/* A store_alert_cb that appends a's latest event document to the array.
+ * A document that cannot be built stops the listing: a list that left the
+ * alert out would tell the reader it is gone. */
+static int
 cli_collect_alert(void *ctx, const struct alert *a)
 {
-	json_array_append_new(ctx, alert_event_exact(a, a->last_event, a->updated_at));
+	struct cli_alert_docs *d = ctx;
+	json_t *doc = alert_event_exact(a, a->last_event, a->updated_at);
+
+	/* json_array_append_new() frees doc when it fails. */
+	if (doc == NULL || json_array_append_new(d->arr, doc) != 0) {
+		d->failed = a->id;
+		return 1;
+	}
 	return 0;
+}
+
+int
+cli_alert_docs(struct cli *c, const struct store_alert_filter *f, const char *what,
+               json_t **out)
+{
+	struct cli_alert_docs d = { json_array(), 0 };
+	char id[32];
+	int rc;
+
+	*out = NULL;
+	if (d.arr == NULL)
+		return cli_store_rc(c, DHO_ENOMEM, what);
+	if ((rc = store_alert_list(c->st, f, cli_collect_alert, &d)) != DHO_OK) {
+		json_decref(d.arr);
+		return cli_store_rc(c, rc, what);
+	}
+	if (d.failed != 0) {
+		json_decref(d.arr);
+		alert_format_id(d.failed, id, sizeof(id));
+		cli_err("%s: cannot build the event document of alert %s (out of memory, or a "
+		        "stored text that is not UTF-8)", what, id);
+		return CLI_FAIL;
+	}
+	*out = d.arr;
+	return CLI_OK;
 }
 
 static int
@@ -83,12 +126,8 @@ cmd_alerts(struct cli *c, int argc, char **argv)
 		       "EVENT", "PATIENT", "RULE", "TEAM", "OPENED");
 		return cli_store_rc(c, store_alert_list(c->st, &f, cli_alert_row, NULL), "alerts");
 	}
-	arr = json_array();
-	rc = store_alert_list(c->st, &f, cli_collect_alert, arr);
-	if (rc != DHO_OK) {
-		json_decref(arr);
-		return cli_store_rc(c, rc, "alerts");
-	}
+	if ((rc = cli_alert_docs(c, &f, "alerts", &arr)) != CLI_OK)
+		return rc;
 	cli_print_json(arr);
 	return CLI_OK;
 }

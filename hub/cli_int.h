@@ -115,8 +115,16 @@ int cli_get_patient(struct cli *c, const char *id, struct store_patient *p);
 /* A new engine on c's configuration and store; the caller frees it. */
 int cli_engine(struct cli *c, struct engine **e);
 
-/* A store_alert_cb that appends the alert's latest event document to the
- * json_t array ctx. */
-int cli_collect_alert(void *ctx, const struct alert *a);
+/*
+ * The latest event documents of the alerts of f, in a new json_t array
+ * *out that the caller owns (json_decref()). Returns CLI_OK, or, after a
+ * message that starts with what, CLI_NOTFOUND or CLI_FAIL as
+ * cli_store_rc() does, and CLI_FAIL when an alert's document cannot be
+ * built (an allocation failed, or a stored text is not UTF-8): the
+ * command fails rather than list the others without it. *out is NULL on
+ * every error.
+ */
+int cli_alert_docs(struct cli *c, const struct store_alert_filter *f, const char *what,
+                   json_t **out);
 
 #endif

@@ -198,14 +198,15 @@ cmd_patient_show(struct cli *c, int argc, char **argv)
 	o = cli_patient_json(c, &p);
 	json_object_set_new(o, "devices", devs = json_array());
 	json_object_set_new(o, "rules", rules = json_array());
-	json_object_set_new(o, "alerts", alerts = json_array());
 	f.patient = p.id;
 	if (store_device_list(c->st, p.id, cli_collect_assignment, devs) != DHO_OK ||
-	    engine_rules(e, &p, cli_collect_rule, rules) != DHO_OK ||
-	    store_alert_list(c->st, &f, cli_collect_alert, alerts) != DHO_OK) {
+	    engine_rules(e, &p, cli_collect_rule, rules) != DHO_OK) {
 		rc = cli_store_rc(c, DHO_EIO, "patient show");
 		goto out;
 	}
+	if ((rc = cli_alert_docs(c, &f, "patient show", &alerts)) != CLI_OK)
+		goto out;
+	json_object_set_new(o, "alerts", alerts);
 	if ((rc = cli_audit(c, "patient.show", p.id, "")) != CLI_OK)
 		goto out;
 	if (json) {

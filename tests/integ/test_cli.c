@@ -597,6 +597,40 @@ test_alert_states_and_stats(void **state)
 	json_decref(s);
 }
 
+/* An alert whose event document cannot be built (here a reason that is
+ * not UTF-8, written into the database behind the hub's back) fails the
+ * JSON listings that need it with exit 1 and a message naming the alert,
+ * rather than leaving it out of the list as if it were gone. */
+static void
+test_alert_document_unbuildable(void **state)
+{
+	struct env *e = *state;
+	char *out;
+	int st;
+
+	enroll(e, "P1", "oxy-1", 30, "");
+	enroll(e, "P2", "oxy-2", 30, "");
+	hub_start(e);
+	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 85}");
+	json_decref(wait_event(e, "A1", "opened", 10));
+	pub(e, "dho/v1/vefsn/dev/oxy-2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 85}");
+	json_decref(wait_event(e, "A2", "opened", 10));
+	out = run(&st, "sqlite3 -cmd '.timeout 5000' %s/hub.db "
+	          "\"UPDATE alerts SET reason = CAST(X'FF' AS TEXT) WHERE id = 2\"", e->dir);
+	free(out);
+	assert_int_equal(st, 0);
+	cli_fails(e, 1, "alerts --json", "alerts: cannot build the event document of alert A2",
+	          NULL);
+	cli_fails(e, 1, "patient show P2 --json",
+	          "patient show: cannot build the event document of alert A2", NULL);
+	cli_fails(e, 1, "patient show P2", "alert A2", NULL);
+	/* The text listing needs no document: it shows the byte escaped. */
+	assert_int_equal(cli(e, &out, "alerts"), 0);
+	assert_non_null(strstr(out, "\\xFF"));
+	free(out);
+	json_decref(cli_json(e, "patient show P1 --json"));
+}
+
 /* decode gatt, the success path: exit 0, one JSON document with the
  * reference's values, the user and the device's own time as decoded. */
 static void
@@ -774,6 +808,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_readings_since_oldest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_binary_as_hex, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alert_states_and_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_document_unbuildable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_gatt_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigint_exits_0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sighup_reloads_without_reconnect, setup, teardown),
