@@ -558,6 +558,20 @@ hub_log_lines(struct env *e, const char *a, const char *b)
 }
 
 int
+env_setup(void **state)
+{
+	*state = env_new(*state);
+	return 0;
+}
+
+int
+env_teardown(void **state)
+{
+	env_free(*state);
+	return 0;
+}
+
+int
 integ_run(const char *name, const struct CMUnitTest *tests, size_t n)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -641,6 +655,19 @@ wait_stat_down(struct env *e, const char *key, json_int_t want, int secs)
 	while ((v = stat_int(e, key)) > want && mono_now() < until)
 		usleep(50 * 1000);
 	return v;
+}
+
+void
+alert_id(struct env *e, const char *patient, char *id, size_t len)
+{
+	char args[128];
+	json_t *a;
+
+	snprintf(args, sizeof(args), "alerts --patient %s --state all --json", patient);
+	a = cli_json(e, args);
+	assert_int_equal(json_array_size(a), 1);
+	snprintf(id, len, "%s", json_string_value(json_object_get(json_array_get(a, 0), "id")));
+	json_decref(a);
 }
 
 /* Counts lines of the alert feed that contain all of the given strings. */

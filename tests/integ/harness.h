@@ -55,6 +55,19 @@ void broker_reconfigure(struct env *e, const char *head, const char *tail);
  * (dhohub web) gives it a log there and needs no check of its own.
  */
 void env_free(struct env *e);
+/*
+ * The fixture most integration tests share, as cmocka setup and teardown:
+ * env_setup() replaces the test's initial state, a configuration tail, by
+ * env_new(tail); env_teardown() ends it with env_free(). ENV_TEST(test,
+ * tail) is such a test; ENV_TEST_TEARDOWN(test, tail, teardown) is one
+ * whose program has more to end, in a teardown that finishes with
+ * env_teardown().
+ */
+int env_setup(void **state);
+int env_teardown(void **state);
+#define ENV_TEST_TEARDOWN(f, tail, teardown) \
+	cmocka_unit_test_prestate_setup_teardown(f, env_setup, teardown, (void *)(tail))
+#define ENV_TEST(f, tail) ENV_TEST_TEARDOWN(f, tail, env_teardown)
 /* Stops the running hub with SIGTERM and fails the test unless it exits 0. */
 void hub_stop(struct env *e);
 /*
@@ -133,6 +146,9 @@ json_int_t stat_int(struct env *e, const char *key);
 /* Waits until stats key reaches want, up to secs seconds; returns the last value. */
 json_int_t wait_stat(struct env *e, const char *key, json_int_t want, int secs);
 
+/* The id ("A7") of patient's alert, in any state, into id; fails unless
+ * patient has exactly one. */
+void alert_id(struct env *e, const char *patient, char *id, size_t len);
 /* Lines of the alert feed that contain a and (unless NULL) b. */
 int alert_lines(struct env *e, const char *a, const char *b);
 /* Distinct alert ids among those lines. */

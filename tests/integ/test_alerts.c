@@ -21,19 +21,8 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\nthreshold.pulse = red>120\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
+#define PROGRAMS \
+	"[program:copd]\nthreshold.spo2 = red<88 yellow<92\nthreshold.pulse = red>120\n"
 
 /* One spo2 reading of device, measured ago seconds before now. */
 static void
@@ -458,14 +447,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_recurred_after_cleared, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lower_severity_does_not_lower, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_keys_with_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clear_after_3, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_escalation_by_ack_s_yellow, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_team_changes_at_hospital_days, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_at_qos1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_and_will, setup, teardown),
+		ENV_TEST(test_recurred_after_cleared, PROGRAMS),
+		ENV_TEST(test_lower_severity_does_not_lower, PROGRAMS),
+		ENV_TEST(test_event_keys_with_values, PROGRAMS),
+		ENV_TEST(test_clear_after_3, PROGRAMS),
+		ENV_TEST(test_escalation_by_ack_s_yellow, PROGRAMS),
+		ENV_TEST(test_team_changes_at_hospital_days, PROGRAMS),
+		ENV_TEST(test_events_at_qos1, PROGRAMS),
+		ENV_TEST(test_status_and_will, PROGRAMS),
 	};
 
 	return INTEG_RUN(tests);

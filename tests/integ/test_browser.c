@@ -31,8 +31,19 @@
 
 #define PASSWORD "correct horse battery"
 
+#define PROGRAMS \
+	"[program:copd]\nthreshold.spo2 = red<88 yellow<92\n" \
+	"missing.spo2 = 26h red:48h\nthreshold.pulse = yellow>110 red>130\n"
+
 /* `dhohub web`, stopped by the teardown also when the test fails midway. */
 static pid_t web_pid = -1;
+
+static int
+teardown(void **state)
+{
+	stop(&web_pid, SIGTERM);
+	return env_teardown(state);
+}
 
 static const char *
 chromium_bin(void)
@@ -271,29 +282,13 @@ test_escalation_in_chromium(void **state)
 	stop(&web_pid, SIGTERM);
 }
 
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
-	                 "missing.spo2 = 26h red:48h\nthreshold.pulse = yellow>110 red>130\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	stop(&web_pid, SIGTERM);
-	env_free(*state);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_workspace_in_chromium, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_escalation_in_chromium, setup, teardown),
+		ENV_TEST_TEARDOWN(test_workspace_in_chromium, PROGRAMS, teardown),
+		ENV_TEST_TEARDOWN(test_escalation_in_chromium, PROGRAMS, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

@@ -28,20 +28,6 @@
 
 #define PROGRAMS "[program:copd]\nthreshold.spo2 = red<88 yellow<92\nmissing.spo2 = 26h\n"
 
-static int
-setup(void **state)
-{
-	*state = env_new(PROGRAMS);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
-
 static void
 cli_ok(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -796,26 +782,26 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_config_from_environment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_db_override, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_listings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_codes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hospital_days_flag, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_patient_end_releases_devices, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_assign_and_unassign, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rules_set_list_unset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readings_since_oldest_first, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quarantine_binary_as_hex, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alert_states_and_stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alert_document_unbuildable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decode_gatt_success, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigint_exits_0, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sighup_reloads_without_reconnect, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_demo_duration, setup, teardown),
+		ENV_TEST(test_config_from_environment, PROGRAMS),
+		ENV_TEST(test_db_override, PROGRAMS),
+		ENV_TEST(test_json_listings, PROGRAMS),
+		ENV_TEST(test_exit_codes, PROGRAMS),
+		ENV_TEST(test_check_config, PROGRAMS),
+		ENV_TEST(test_hospital_days_flag, PROGRAMS),
+		ENV_TEST(test_patient_end_releases_devices, PROGRAMS),
+		ENV_TEST(test_device_assign_and_unassign, PROGRAMS),
+		ENV_TEST(test_rules_set_list_unset, PROGRAMS),
+		ENV_TEST(test_readings_since_oldest_first, PROGRAMS),
+		ENV_TEST(test_quarantine_binary_as_hex, PROGRAMS),
+		ENV_TEST(test_alert_states_and_stats, PROGRAMS),
+		ENV_TEST(test_alert_document_unbuildable, PROGRAMS),
+		ENV_TEST(test_decode_gatt_success, PROGRAMS),
+		ENV_TEST(test_sigint_exits_0, PROGRAMS),
+		ENV_TEST(test_sighup_reloads_without_reconnect, PROGRAMS),
+		ENV_TEST(test_demo_duration, PROGRAMS),
 	};
 	const struct CMUnitTest etc_tests[] = {
-		cmocka_unit_test_setup_teardown(test_config_from_etc, setup, teardown),
+		ENV_TEST(test_config_from_etc, PROGRAMS),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "etc") == 0) {

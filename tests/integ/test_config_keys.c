@@ -25,13 +25,6 @@
 
 #define COPD "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
 
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
-
 /*
  * username and password_file: the hub logs in to a listener that refuses
  * anonymous clients. The test's own clients use the harness's anonymous
@@ -295,12 +288,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_username_and_password_file, teardown),
-		cmocka_unit_test_teardown(test_topic_prefix, teardown),
-		cmocka_unit_test_teardown(test_tenants_star, teardown),
-		cmocka_unit_test_teardown(test_log_level, teardown),
-		cmocka_unit_test_teardown(test_timezone, teardown),
-		cmocka_unit_test_teardown(test_durability_full, teardown),
+		cmocka_unit_test_teardown(test_username_and_password_file, env_teardown),
+		cmocka_unit_test_teardown(test_topic_prefix, env_teardown),
+		cmocka_unit_test_teardown(test_tenants_star, env_teardown),
+		cmocka_unit_test_teardown(test_log_level, env_teardown),
+		cmocka_unit_test_teardown(test_timezone, env_teardown),
+		cmocka_unit_test_teardown(test_durability_full, env_teardown),
 	};
 
 	return INTEG_RUN(tests);

@@ -475,20 +475,6 @@ spo2(struct env *e, const char *device, int seq, int value)
 	pub(e, topic, doc);
 }
 
-/* The id of patient's alert (any state); fails when there is not exactly one. */
-static void
-alert_of(struct env *e, const char *patient, char *id, size_t len)
-{
-	char args[128];
-	json_t *a;
-
-	snprintf(args, sizeof(args), "alerts --patient %s --state all --json", patient);
-	a = cli_json(e, args);
-	assert_int_equal(json_array_size(a), 1);
-	snprintf(id, len, "%s", json_string_value(json_object_get(json_array_get(a, 0), "id")));
-	json_decref(a);
-}
-
 static void
 cli_ok(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -568,7 +554,7 @@ test_webhook_outage(void **state)
 	hub_start(e);
 	spo2(e, "oxy-1", 1, 90);
 	assert_int_equal(rx_wait(f->rx, 200, 1, 10), 1);
-	alert_of(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P1", a1, sizeof(a1));
 
 	/* Down: 503 first. */
 	rx_set_mode(f->rx, RX_FAIL);
@@ -577,14 +563,14 @@ test_webhook_outage(void **state)
 	t0 = rx_time(f->rx, 503, 0);
 	spo2(e, "oxy-2", 1, 90);                                   /* A2 opened */
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"P2\"", 1, 10), 1);
-	alert_of(e, "P2", a2, sizeof(a2));
+	alert_id(e, "P2", a2, sizeof(a2));
 	cli_ok(e, "ack %s --by nurse.kari --note 'called patient'", a1);
 	spo2(e, "oxy-2", 2, 85);                                   /* A2 raised */
 	spo2(e, "oxy-3", 1, 91);                                   /* A3 opened */
 	spo2(e, "oxy-1", 3, 95);
 	spo2(e, "oxy-1", 4, 96);                                   /* A1 cleared, resolved */
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"P3\"", 1, 10), 1);
-	alert_of(e, "P3", a3, sizeof(a3));
+	alert_id(e, "P3", a3, sizeof(a3));
 	cli_ok(e, "resolve %s --by nurse.ola --note 'seen at home'", a2);
 	/* MQTT is not held back by the webhook: all nine events are out. */
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, NULL, 9, 10), 9);
@@ -658,7 +644,7 @@ test_webhook_timeout(void **state)
 	assert_int_equal(rx_wait(f->rx, 0, 1, 10), 1);
 	held = rx_time(f->rx, 0, 0);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"raised\"", 1, 5), 1);
-	alert_of(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P1", a1, sizeof(a1));
 	assert_int_equal(rx_wait(f->rx, 200, 2, 25), 2);
 	took = rx_time(f->rx, 200, 0) - held;
 	print_message("an unanswered webhook request was retried after %.2f s\n", took);
@@ -722,7 +708,7 @@ test_broker_restart(void **state)
 	hub_start(e);
 	spo2(e, "oxy-1", 1, 90);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"opened\"", 1, 10), 1);
-	alert_of(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P1", a1, sizeof(a1));
 
 	stop(&e->broker, SIGTERM);
 	cli_ok(e, "ack %s --by nurse.kari", a1);
@@ -739,7 +725,7 @@ test_broker_restart(void **state)
 	assert_int_equal(waitpid(e->hub, NULL, WNOHANG), 0);
 	spo2(e, "oxy-2", 1, 90);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"P2\"", 1, 10), 1);
-	alert_of(e, "P2", a2, sizeof(a2));
+	alert_id(e, "P2", a2, sizeof(a2));
 	assert_int_equal(rx_wait(f->rx, 200, 4, 10), 4);
 
 	hook = evs_webhook(f->rx);
@@ -775,8 +761,8 @@ test_kill9_with_events_pending(void **state)
 	spo2(e, "oxy-1", 1, 90);
 	spo2(e, "oxy-2", 1, 91);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"opened\"", 2, 10), 2);
-	alert_of(e, "P1", a1, sizeof(a1));
-	alert_of(e, "P2", a2, sizeof(a2));
+	alert_id(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P2", a2, sizeof(a2));
 	assert_true(rx_wait(f->rx, 503, 1, 10) >= 1);
 
 	stop(&e->broker, SIGTERM);
@@ -848,7 +834,7 @@ test_cli_actions_within_1s(void **state)
 		spo2(e, dev[i], 1, 90);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"opened\"", 4, 10), 4);
 	for (int i = 0; i < 4; i++)
-		alert_of(e, pat[i], id[i], sizeof(id[i]));
+		alert_id(e, pat[i], id[i], sizeof(id[i]));
 	for (int i = 0; i < 4; i++) {
 		lat[n++] = action_latency(e, "ack", id[i], "nurse.kari", "called patient", "acked");
 		lat[n++] = action_latency(e, "resolve", id[i], "nurse.kari", "stable", "resolved");
@@ -932,8 +918,8 @@ test_mqtt_acks_and_quarantine(void **state)
 	spo2(e, "oxy-1", 1, 90);
 	spo2(e, "oxy-2", 1, 90);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"opened\"", 2, 10), 2);
-	alert_of(e, "P1", a1, sizeof(a1));
-	alert_of(e, "P2", a2, sizeof(a2));
+	alert_id(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P2", a2, sizeof(a2));
 	assert_string_equal(a1, "A1");
 
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"ack\", \"by\": \"nurse.ola\","
@@ -1032,8 +1018,8 @@ test_audit_actors(void **state)
 	spo2(e, "oxy-1", 1, 90);
 	spo2(e, "oxy-2", 1, 90);
 	assert_int_equal(wait_alert_lines(e, HOOK_TOPIC, "\"opened\"", 2, 10), 2);
-	alert_of(e, "P1", a1, sizeof(a1));
-	alert_of(e, "P2", a2, sizeof(a2));
+	alert_id(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P2", a2, sizeof(a2));
 
 	r = cli_json(e, "readings --patient P1 --metric spo2 --json");
 	assert_int_equal(json_array_size(r), 1);

@@ -21,19 +21,7 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
+#define PROGRAMS "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
 
 /* Runs a shell command, failing the test when it fails. */
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -438,11 +426,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_broker_acl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_password, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backup_while_ingesting, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_logs_without_patient_ids, setup, teardown),
+		ENV_TEST(test_broker_acl, PROGRAMS),
+		ENV_TEST(test_wrong_password, PROGRAMS),
+		ENV_TEST(test_backup_while_ingesting, PROGRAMS),
+		ENV_TEST(test_retention, PROGRAMS),
+		ENV_TEST(test_logs_without_patient_ids, PROGRAMS),
 	};
 
 	return INTEG_RUN(tests);

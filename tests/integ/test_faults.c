@@ -24,6 +24,8 @@
 
 #include "harness.h"
 
+#define PROGRAMS "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
+
 #define DEVICES 3
 
 static bool
@@ -32,13 +34,6 @@ soak(void)
 	const char *s = getenv("DHO_SOAK");
 
 	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
-}
-
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n");
-	return 0;
 }
 
 static int
@@ -54,8 +49,7 @@ teardown(void **state)
 	snprintf(disk, sizeof(disk), "%s/disk", e->dir);
 	stop(&e->hub, SIGKILL);
 	umount2(disk, MNT_DETACH);
-	env_free(e);
-	return 0;
+	return env_teardown(state);
 }
 
 /* Enrolls P1..P3 with oxy-1..oxy-3. */
@@ -252,11 +246,11 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_kill9_many_times_during_stream, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_broker_restart_during_stream, setup, teardown),
+		ENV_TEST_TEARDOWN(test_kill9_many_times_during_stream, PROGRAMS, teardown),
+		ENV_TEST_TEARDOWN(test_broker_restart_during_stream, PROGRAMS, teardown),
 	};
 	const struct CMUnitTest disk_tests[] = {
-		cmocka_unit_test_setup_teardown(test_disk_full_stops_acks_and_recovers, setup, teardown),
+		ENV_TEST_TEARDOWN(test_disk_full_stops_acks_and_recovers, PROGRAMS, teardown),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "disk") == 0) {

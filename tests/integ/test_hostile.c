@@ -20,19 +20,7 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
+#define PROGRAMS "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
 
 /* Writes len bytes of c to path. */
 static void
@@ -211,20 +199,6 @@ test_payload_10mb(void **state)
 	assert_true(log_lines_own(e, "more like it not logged") >= 1);
 }
 
-/* The alert of patient's latest event, as A<n>, into id. */
-static void
-alert_of(struct env *e, const char *patient, char *id, size_t len)
-{
-	char args[96];
-	json_t *a;
-
-	snprintf(args, sizeof(args), "alerts --patient %s --state all --json", patient);
-	a = cli_json(e, args);
-	assert_int_equal(json_array_size(a), 1);
-	snprintf(id, len, "%s", json_string_value(json_object_get(json_array_get(a, 0), "id")));
-	json_decref(a);
-}
-
 static const char *
 alert_state(struct env *e, const char *patient)
 {
@@ -318,7 +292,7 @@ test_cross_team_ack(void **state)
 	hub_start(e);
 	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 85}");
 	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/vefsn ", "\"opened\"", 1, 10), 1);
-	alert_of(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P1", a1, sizeof(a1));
 
 	snprintf(doc, sizeof(doc), "{\"alert\": \"%s\", \"action\": \"resolve\", \"by\": \"mallory\"}", a1);
 	pub(e, "dho/v1/acks", doc);
@@ -397,7 +371,7 @@ test_audit_injection(void **state)
 	hub_start(e);
 	pub(e, "dho/v1/vefsn/dev/oxy-1/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 85}");
 	assert_int_equal(wait_alert_lines(e, "dho/v1/alerts/home-nursing/vefsn ", "\"opened\"", 1, 10), 1);
-	alert_of(e, "P1", a1, sizeof(a1));
+	alert_id(e, "P1", a1, sizeof(a1));
 	snprintf(args, sizeof(args), "ack %s --by nurse.kari --note \"$(printf 'ok\\r\\n2026-12-07T20:00:00Z "
 	         "root alert.resolve A1')\"", a1);
 	assert_int_equal(cli(e, NULL, args), 2);
@@ -501,16 +475,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_c_dev_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forged_log_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_payload_10mb, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retained_reading, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cross_team_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retained_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_injection, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_db_typo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hospital_days_range, setup, teardown),
+		ENV_TEST(test_c_dev_zero, PROGRAMS),
+		ENV_TEST(test_forged_log_line, PROGRAMS),
+		ENV_TEST(test_payload_10mb, PROGRAMS),
+		ENV_TEST(test_retained_reading, PROGRAMS),
+		ENV_TEST(test_cross_team_ack, PROGRAMS),
+		ENV_TEST(test_retained_ack, PROGRAMS),
+		ENV_TEST(test_audit_injection, PROGRAMS),
+		ENV_TEST(test_db_typo, PROGRAMS),
+		ENV_TEST(test_hospital_days_range, PROGRAMS),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

@@ -23,28 +23,17 @@
 
 #include "harness.h"
 
+/* Device times are written in UTC below. */
+#define PROGRAMS \
+	"[hub]\ntimezone = UTC\n\n[program:copd]\nthreshold.spo2 = red<88 yellow<92\n" \
+	"threshold.temp = red>38\n\n" \
+	"[input:omg]\ntopic = home/+/BTtoMQTT/+\nformat = openmqttgateway\ntenant = vefsn\n\n" \
+	"[input:theengs]\ntopic = theengs/+/+\nformat = theengs\ntenant = vefsn\n\n" \
+	"[input:omggatt]\ntopic = gw/+/BTtoMQTT/read\nformat = omg-gatt\ntenant = vefsn\n"
+
 /* The reference's 2A35 vector: 138/88/120 mmHg, pulse 60, user 1, year 0,
  * status: body movement, cuff loose, irregular pulse, improper position. */
 #define BP_HEX "1e8a00580078000000041114293b3c00012700"
-
-static int
-setup(void **state)
-{
-	/* Device times are written in UTC below. */
-	*state = env_new("[hub]\ntimezone = UTC\n\n[program:copd]\nthreshold.spo2 = red<88 yellow<92\n"
-	                 "threshold.temp = red>38\n\n"
-	                 "[input:omg]\ntopic = home/+/BTtoMQTT/+\nformat = openmqttgateway\ntenant = vefsn\n\n"
-	                 "[input:theengs]\ntopic = theengs/+/+\nformat = theengs\ntenant = vefsn\n\n"
-	                 "[input:omggatt]\ntopic = gw/+/BTtoMQTT/read\nformat = omg-gatt\ntenant = vefsn\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
 
 /* The readings of patient (and metric, unless NULL) as `readings --json`. */
 static json_t *
@@ -402,13 +391,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bridge_formats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attribution_by_measurement_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unit_conversion, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_times, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_stored_not_evaluated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_2a36_accepted_stores_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_value_precision, setup, teardown),
+		ENV_TEST(test_bridge_formats, PROGRAMS),
+		ENV_TEST(test_attribution_by_measurement_time, PROGRAMS),
+		ENV_TEST(test_unit_conversion, PROGRAMS),
+		ENV_TEST(test_device_times, PROGRAMS),
+		ENV_TEST(test_invalid_stored_not_evaluated, PROGRAMS),
+		ENV_TEST(test_2a36_accepted_stores_nothing, PROGRAMS),
+		ENV_TEST(test_value_precision, PROGRAMS),
 	};
 
 	return INTEG_RUN(tests);

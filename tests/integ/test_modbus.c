@@ -24,25 +24,17 @@
 /* The test's Modbus server, stopped by teardown whatever happened. */
 static pid_t srv = -1;
 
-static int
-setup(void **state)
-{
-	/* Under valgrind (make valgrind) the hub starts and polls several
-	 * times slower: the missing rule gets a deadline it can keep. */
-	*state = env_new(getenv("DHO_VALGRIND") != NULL
-	                 ? "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
-	                   "[program:mb]\nthreshold.spo2 = red<88 yellow<92\nmissing.spo2 = 15s\n"
-	                 : "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
-	                   "[program:mb]\nthreshold.spo2 = red<88 yellow<92\nmissing.spo2 = 3s\n");
-	return 0;
-}
+/* Under valgrind (make valgrind) the hub starts and polls several times
+ * slower: the missing rule gets a deadline it can keep. */
+#define PROGRAMS(missing) \
+	"[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n" \
+	"[program:mb]\nthreshold.spo2 = red<88 yellow<92\nmissing.spo2 = " missing "\n"
 
 static int
 teardown(void **state)
 {
 	stop(&srv, SIGTERM);
-	env_free(*state);
-	return 0;
+	return env_teardown(state);
 }
 
 static const char *
@@ -473,15 +465,15 @@ test_bad_register_map(void **state)
 int
 main(void)
 {
+	const char *tail = getenv("DHO_VALGRIND") != NULL ? PROGRAMS("15s") : PROGRAMS("3s");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_values_arrive_and_alert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unassigned_device_quarantined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_stops_hub_keeps_running, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_server_comes_back_polling_resumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outage_raises_missing_rule, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_device_exception_logged_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_register_map, setup, teardown),
+		ENV_TEST_TEARDOWN(test_values_arrive_and_alert, tail, teardown),
+		ENV_TEST_TEARDOWN(test_unassigned_device_quarantined, tail, teardown),
+		ENV_TEST_TEARDOWN(test_server_stops_hub_keeps_running, tail, teardown),
+		ENV_TEST_TEARDOWN(test_server_comes_back_polling_resumes, tail, teardown),
+		ENV_TEST_TEARDOWN(test_outage_raises_missing_rule, tail, teardown),
+		ENV_TEST_TEARDOWN(test_device_exception_logged_once, tail, teardown),
+		ENV_TEST_TEARDOWN(test_bad_register_map, tail, teardown),
 	};
-	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return INTEG_RUN(tests);
 }

@@ -25,37 +25,36 @@
 #define HOUR 3600
 #define DAY 86400
 
+#define PROGRAMS \
+	"[program:hf]\n" \
+	"trend.weight = yellow:+2.0/3d red:+3.0/3d\n\n" \
+	"[program:copd-baseline]\n" \
+	"baseline.spo2 = yellow:-4 red:-6 over 7d min 5\n\n" \
+	"[program:news2-scale1]\n" \
+	"news2 = scale1\n\n" \
+	"[program:news2-scale2]\n" \
+	"news2 = scale2 window 1h\n\n" \
+	"[program:falling]\n" \
+	"trend.weight = yellow:-2.0/3d red:-3.0/3d\n\n" \
+	"[program:news2-off]\n" \
+	"news2 = off\n\n" \
+	"[program:silent]\n" \
+	"missing.any = 3s red:6s\n"
+
 /* Every measurement time is relative to the test's start. */
 static time_t T;
 
+/* env_setup() with the test's start in T. */
 static int
 setup(void **state)
 {
 	T = time(NULL);
-	*state = env_new(
-	    "[program:hf]\n"
-	    "trend.weight = yellow:+2.0/3d red:+3.0/3d\n\n"
-	    "[program:copd-baseline]\n"
-	    "baseline.spo2 = yellow:-4 red:-6 over 7d min 5\n\n"
-	    "[program:news2-scale1]\n"
-	    "news2 = scale1\n\n"
-	    "[program:news2-scale2]\n"
-	    "news2 = scale2 window 1h\n\n"
-	    "[program:falling]\n"
-	    "trend.weight = yellow:-2.0/3d red:-3.0/3d\n\n"
-	    "[program:news2-off]\n"
-	    "news2 = off\n\n"
-	    "[program:silent]\n"
-	    "missing.any = 3s red:6s\n");
-	return 0;
+	return env_setup(state);
 }
 
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
+/* A test of this file: PROGRAMS, and T set at its start. */
+#define RULES_TEST(f) \
+	cmocka_unit_test_prestate_setup_teardown(f, setup, env_teardown, (void *)PROGRAMS)
 
 /* "2026-12-06T08:15:00Z" for T - ago. */
 static void
@@ -495,15 +494,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_trend_at_and_over_the_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_baseline_needs_enough_readings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_news2_scale1_air_and_oxygen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_news2_scale2_air_and_oxygen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_news2_only_complete_sets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_falling_trend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_news2_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_news2_default_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_any, setup, teardown),
+		RULES_TEST(test_trend_at_and_over_the_limit),
+		RULES_TEST(test_baseline_needs_enough_readings),
+		RULES_TEST(test_news2_scale1_air_and_oxygen),
+		RULES_TEST(test_news2_scale2_air_and_oxygen),
+		RULES_TEST(test_news2_only_complete_sets),
+		RULES_TEST(test_falling_trend),
+		RULES_TEST(test_news2_off),
+		RULES_TEST(test_news2_default_window),
+		RULES_TEST(test_missing_any),
 	};
 	return INTEG_RUN(tests);
 }

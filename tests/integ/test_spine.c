@@ -20,20 +20,8 @@
 
 #include "harness.h"
 
-static int
-setup(void **state)
-{
-	*state = env_new("[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n"
-	                 "[program:hf]\nmissing.weight = 3s red:7s\nthreshold.weight = red>120\n");
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	env_free(*state);
-	return 0;
-}
+#define PROGRAMS "[program:copd]\nthreshold.spo2 = red<88 yellow<92\n\n" \
+	"[program:hf]\nmissing.weight = 3s red:7s\nthreshold.weight = red>120\n"
 
 static void
 test_readings_stored(void **state)
@@ -454,16 +442,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_readings_stored, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_red_alert_on_team_topic, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_low_reading_no_second_alert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_quarantined, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redelivered_seq_stored_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill9_twice_during_stream, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cli_change_applies_while_running, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_across_restart, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gatt_and_acks_over_mqtt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_escalation_and_reminder, setup, teardown),
+		ENV_TEST(test_readings_stored, PROGRAMS),
+		ENV_TEST(test_red_alert_on_team_topic, PROGRAMS),
+		ENV_TEST(test_second_low_reading_no_second_alert, PROGRAMS),
+		ENV_TEST(test_bad_input_quarantined, PROGRAMS),
+		ENV_TEST(test_redelivered_seq_stored_once, PROGRAMS),
+		ENV_TEST(test_kill9_twice_during_stream, PROGRAMS),
+		ENV_TEST(test_cli_change_applies_while_running, PROGRAMS),
+		ENV_TEST(test_missing_across_restart, PROGRAMS),
+		ENV_TEST(test_gatt_and_acks_over_mqtt, PROGRAMS),
+		ENV_TEST(test_escalation_and_reminder, PROGRAMS),
 	};
 	return INTEG_RUN(tests);
 }
