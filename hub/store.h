@@ -125,9 +125,8 @@ typedef int (*store_quarantine_cb)(void *ctx, const struct store_quarantine *q);
 typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
 typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
 
-/* store_open() flags. A caller that passes a bool (web/ does: true for
- * durability = full) gets synchronous=FULL for true and never creates a
- * file. */
+/* store_open() flags. A caller that passes a bool (web/sse.c passes
+ * false) gets synchronous=FULL for true and never creates a file. */
 enum {
 	STORE_FULL_SYNC = 1,   /* synchronous=FULL (power-loss durable), else NORMAL */
 	STORE_CREATE = 2,      /* a missing or empty file becomes a new database */
