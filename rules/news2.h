@@ -1,7 +1,6 @@
 /*
  * news2: the National Early Warning Score 2 (Royal College of Physicians,
- * 2017) exactly as its chart gives it, and the hub's severity for
- * a score.
+ * 2017) exactly as its chart gives it, and the hub's severity for a score.
  *
  * The scorer is pure: the engine collects the latest reading of each of the
  * seven parameters within the rule's window into a struct news2_set and asks

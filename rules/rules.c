@@ -1,6 +1,6 @@
 /*
- * rules.c: the rule grammar (see rules.h) and the
- * pure evaluation of threshold, trend, baseline and missing rules.
+ * rules.c: the rule grammar (see rules.h) and the pure evaluation of
+ * threshold, trend, baseline and missing rules.
  *
  * The parser is a small hand-written scanner over the spec text with one
  * function per rule kind. It keeps the column of every term so that both a

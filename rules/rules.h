@@ -1,7 +1,6 @@
 /*
  * rules: the rule grammar of the rule keys ([program:*] and `rule set`) and
- * the pure evaluation of
- * threshold, trend, baseline and missing rules.
+ * the pure evaluation of threshold, trend, baseline and missing rules.
  *
  * One grammar serves both the [program:*] lines of the config and
  * `dhohub rule set --patient ID 'KEY = SPEC'`. A rule is parsed once into an

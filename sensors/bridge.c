@@ -1,7 +1,7 @@
 /*
- * bridge.c: OpenMQTTGateway and Theengs payloads,
- * parsed with jansson; the BLE values inside them go through gatt_decode().
- * What is accepted and why is described in bridge.h.
+ * bridge.c: OpenMQTTGateway and Theengs payloads, parsed with jansson; the
+ * BLE values inside them go through gatt_decode(). What is accepted and why
+ * is described in bridge.h.
  */
 #include <stdarg.h>
 #include <stdbool.h>

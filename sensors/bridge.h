@@ -1,6 +1,6 @@
 /*
- * bridge: payloads of third-party BLE bridges, the
- * `format` of an [input:*] section.
+ * bridge: payloads of third-party BLE bridges, the `format` of an [input:*]
+ * section.
  *
  *  - BRIDGE_OPENMQTTGATEWAY, BRIDGE_THEENGS: one advertisement as JSON,
  *      {"id":"A4:C1:38:0B:5E:6D","mac_type":0,"adv_type":0,"name":"BP",

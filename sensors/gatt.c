@@ -1,7 +1,7 @@
 /*
- * gatt.c: BLE GATT health measurement values, decoded
- * per the Bluetooth SIG's GATT Specification Supplement. The decisions it
- * leaves open are listed in gatt.h.
+ * gatt.c: BLE GATT health measurement values, decoded per the Bluetooth
+ * SIG's GATT Specification Supplement. The decisions it leaves open are
+ * listed in gatt.h.
  *
  * Every decoder walks the value with a cursor (struct gatt_cur) whose only
  * way to read is gatt_take(), which checks the remaining length first and,

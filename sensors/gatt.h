@@ -1,7 +1,7 @@
 /*
- * gatt: BLE GATT health measurement values, decoded
- * exactly per the layouts of the Bluetooth SIG's GATT Specification
- * Supplement and the profiles it names.
+ * gatt: BLE GATT health measurement values, decoded exactly per the layouts
+ * of the Bluetooth SIG's GATT Specification Supplement and the profiles it
+ * names.
  *
  * gatt_decode() turns one characteristic value into a struct gatt_value:
  * readings in canonical units (through metric_convert()), the status bits

@@ -1,8 +1,8 @@
 /*
- * metric: the table of metrics the hub accepts: their
- * canonical UCUM units, the alternative units converted on input, and the
- * accepted ranges. Every decoder produces readings in canonical units
- * through this table, so a conversion factor exists in one place only.
+ * metric: the table of metrics the hub accepts: their canonical UCUM units,
+ * the alternative units converted on input, and the accepted ranges. Every
+ * decoder produces readings in canonical units through this table, so a
+ * conversion factor exists in one place only.
  */
 #ifndef METRIC_H
 #define METRIC_H

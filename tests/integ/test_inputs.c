@@ -1,10 +1,9 @@
 /*
- * test_inputs.c: inbound messages through the
- * daemon: the three [input:*] bridge formats, attribution across a
- * reassignment by measurement time, unit conversion end to end, BLE device
- * times (device_clock, a zero date), a reading flagged invalid, and
- * Intermediate Cuff Pressure (2A36). Each stored reading is compared with
- * what was sent.
+ * test_inputs.c: inbound messages through the daemon: the three [input:*]
+ * bridge formats, attribution across a reassignment by measurement time,
+ * unit conversion end to end, BLE device times (device_clock, a zero date),
+ * a reading flagged invalid, and Intermediate Cuff Pressure (2A36). Each
+ * stored reading is compared with what was sent.
  */
 #include <math.h>
 #include <setjmp.h>

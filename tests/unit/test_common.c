@@ -1,7 +1,7 @@
 /*
- * test_common.c: the shared grammars: RFC 3339 times,
- * bare dates in the hub's zone, durations, identifiers and team names; and
- * the escaping of untrusted text for log lines and terminals.
+ * test_common.c: the shared grammars: RFC 3339 times, bare dates in the
+ * hub's zone, durations, identifiers and team names; and the escaping of
+ * untrusted text for log lines and terminals.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
- * test_gatt.c: BLE GATT values through gatt_decode(),
- * the IEEE 11073 number helpers, the text parsers and gatt_to_json().
+ * test_gatt.c: BLE GATT values through gatt_decode(), the IEEE 11073 number
+ * helpers, the text parsers and gatt_to_json().
  *
  * Every example value of the GATT Specification Supplement is here, followed by vectors of
  * our own for each flag, unit and status bit. Every value is decoded from a

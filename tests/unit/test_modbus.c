@@ -2,8 +2,7 @@
  * test_modbus.c: the Modbus register map and url grammars, the read planner
  * and the register decoder (sensors/mbus.h) against the types, word orders
  * and scales a [modbus:*] register map names, spelled as the map spells
- * them; and the poller (hub/modbus.h) with a source it cannot
- * reach.
+ * them; and the poller (hub/modbus.h) with a source it cannot reach.
  */
 #include <math.h>
 #include <setjmp.h>

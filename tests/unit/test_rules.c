@@ -1,7 +1,7 @@
 /*
- * test_rules.c: the rule grammar (valid specs and
- * their normalized form, every error with its position) and the evaluation
- * of threshold, trend, baseline and missing rules at and around each limit.
+ * test_rules.c: the rule grammar (valid specs and their normalized form,
+ * every error with its position) and the evaluation of threshold, trend,
+ * baseline and missing rules at and around each limit.
  */
 #include <math.h>
 #include <setjmp.h>
