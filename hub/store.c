@@ -507,6 +507,37 @@ store_check_schema(struct store *st, const char *path, unsigned flags, char *err
 	return DHO_EINVAL;
 }
 
+/* How long a connection waits for SQLite's one write lock (or a lock a
+ * reader needs) before it gives up with SQLITE_BUSY, in microseconds. */
+#define STORE_BUSY_US 5000000L
+
+/*
+ * The busy handler: SQLite's own (sqlite3_busy_timeout()) sleeps 1, 2,
+ * 5, 10, ... 100 ms between tries, while the writers here (a reading's
+ * commit, the workspace's audit batch) hold the lock for about 0.1 ms: a
+ * writer that found the lock taken waited ten times longer than needed,
+ * and one unlucky twice in a row tens of times. This one tries again
+ * after 0.1 ms, doubling to at most 1 ms, for STORE_BUSY_US in all.
+ */
+static int
+store_busy(void *arg, int tries)
+{
+	long waited, sleep_us;
+
+	(void)arg;
+	if (tries < 4) {
+		waited = 100L * ((1L << tries) - 1);
+		sleep_us = 100L << tries;
+	} else {
+		waited = 1500L + 1000L * (tries - 4);
+		sleep_us = 1000;
+	}
+	if (waited >= STORE_BUSY_US)
+		return 0;
+	usleep((useconds_t)sleep_us);
+	return 1;
+}
+
 int
 store_open(const char *path, unsigned flags, struct store **out, char *err, size_t errlen)
 {
@@ -538,7 +569,7 @@ store_open(const char *path, unsigned flags, struct store **out, char *err, size
 		rc = DHO_EIO;
 		goto fail;
 	}
-	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_handler(st->db, store_busy, NULL);
 	sqlite3_extended_result_codes(st->db, 0);
 	if ((rc = store_check_schema(st, path, flags, err, errlen)) != DHO_OK)
 		goto fail;
@@ -552,6 +583,8 @@ store_open(const char *path, unsigned flags, struct store **out, char *err, size
 	}
 	if (store_migrate(st, err, errlen) != DHO_OK)
 		goto fail;
+	if (flags & STORE_NO_CHECKPOINT)
+		sqlite3_wal_autocheckpoint(st->db, 0);
 	*out = st;
 	return DHO_OK;
 fail:

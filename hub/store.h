@@ -139,7 +139,10 @@ typedef int (*store_audit_cb)(void *ctx, const struct store_audit *a);
  * full_sync) gets synchronous=FULL for true and never creates a file. */
 enum {
 	STORE_FULL_SYNC = 1,   /* synchronous=FULL (power-loss durable), else NORMAL */
-	STORE_CREATE = 2       /* a missing or empty file becomes a new database */
+	STORE_CREATE = 2,      /* a missing or empty file becomes a new database */
+	/* Commits through this connection never checkpoint the WAL: another
+	 * connection of the process does (store_checkpoint_thread()). */
+	STORE_NO_CHECKPOINT = 4
 };
 
 /*

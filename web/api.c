@@ -331,7 +331,9 @@ api_alert_doc(const struct alert *a)
 }
 
 /* Audits the reads of ids (alert ids "A17" or patient ids) by r's user,
- * one row each, committed before the answer leaves. */
+ * one row each, committed before the answer leaves. The handler's reads
+ * are done by then: its store connection goes back to the pool first,
+ * rather than sit idle while the journal's batch commits. */
 static int
 api_audit_reads(struct web_req *r, json_t *ids)
 {
@@ -349,6 +351,7 @@ api_audit_reads(struct web_req *r, json_t *ids)
 		rows[i].object = json_string_value(v);
 		rows[i].detail = r->url;
 	}
+	web_give_back(r);
 	rc = journal_write(r->w->journal, rows, n);
 	free(rows);
 	return rc;

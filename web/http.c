@@ -562,8 +562,12 @@ web_run(const struct config *cfg, const char *db_path)
 		flags |= MHD_USE_TLS;
 	}
 	for (int i = 0; i < WEB_POOL; i++) {
-		if (store_open(db_path, cfg->durability == CFG_DURABILITY_FULL, &w.pool[i].st, err,
-		               sizeof(err)) != DHO_OK ||
+		/* The journal's connection checkpoints (journal.c); a request
+		 * that writes a session or a nurse's action does not wait for
+		 * one. */
+		if (store_open(db_path, STORE_NO_CHECKPOINT |
+		               (cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0),
+		               &w.pool[i].st, err, sizeof(err)) != DHO_OK ||
 		    engine_new(cfg, w.pool[i].st, &w.pool[i].e, err, sizeof(err)) != DHO_OK) {
 			log_error("web: %s", err);
 			goto out;

@@ -119,9 +119,16 @@ journal_new(struct web *w, struct journal **out)
 	pthread_cond_init(&j->work, NULL);
 	pthread_cond_init(&j->done, NULL);
 	j->next = 1;
-	if (store_open(w->db_path, w->cfg->durability == CFG_DURABILITY_FULL, &j->st, err,
-	               sizeof(err)) != DHO_OK) {
+	if (store_open(w->db_path, w->cfg->durability == CFG_DURABILITY_FULL ? STORE_FULL_SYNC : 0,
+	               &j->st, err, sizeof(err)) != DHO_OK) {
 		log_error("web: audit journal: %s", err);
+		journal_free(j);
+		return DHO_EIO;
+	}
+	/* The workspace's checkpoints happen off the batches' commits (and
+	 * the pool's connections make none), so no request waits for one. */
+	if (store_checkpoint_thread(j->st) != DHO_OK) {
+		log_error("web: audit journal: cannot start its checkpoint thread");
 		journal_free(j);
 		return DHO_EIO;
 	}
