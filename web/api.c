@@ -750,12 +750,6 @@ out:
 	json_decref(l.read);
 }
 
-static const char *
-api_sev_name(enum rules_severity s)
-{
-	return s == RULES_RED ? "red" : s == RULES_YELLOW ? "yellow" : "none";
-}
-
 /* One effective rule with its limits, as terms a chart can draw. */
 static int
 api_rule_row(void *ctx, const char *key, const char *spec, const char *origin)
@@ -781,7 +775,7 @@ api_rule_row(void *ctx, const char *key, const char *spec, const char *origin)
 		for (size_t i = 0; i < n; i++) {
 			json_t *t = json_object();
 
-			json_object_set_new(t, "severity", json_string(api_sev_name(lim[i].severity)));
+			json_object_set_new(t, "severity", json_string(rules_severity_name(lim[i].severity)));
 			json_object_set_new(t, "op", json_string(
 				lim[i].dir < 0 ? (lim[i].inclusive ? "<=" : "<")
 				               : (lim[i].inclusive ? ">=" : ">")));
