@@ -75,25 +75,6 @@ alert_parse_id(const char *s, int64_t *out)
 	return DHO_OK;
 }
 
-/*
- * The reading's value. For an event's text (exact) it goes through the
- * formatter every value printed for people shares, metric_json_value(), so
- * 37.60 stays 37.60 and 86 stays 86; for a caller that wants an object to
- * work on, it is the same formatted value as a jansson number.
- */
-static json_t *
-alert_number(double value, int decimals, bool exact)
-{
-	char buf[64];
-
-	if (exact)
-		return metric_json_value(value, decimals);
-	metric_format_value(value, decimals, buf, sizeof(buf));
-	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL)
-		return json_integer((json_int_t)strtoll(buf, NULL, 10));
-	return json_real(strtod(buf, NULL));
-}
-
 /* Sets key to v, taking v. false when v is NULL (an allocation failed, or
  * a text is not UTF-8) or the set failed: the caller drops the whole
  * document, so that no event leaves without one of its fields. */
@@ -125,8 +106,10 @@ alert_news2_object(const struct alert *a)
 	return n;
 }
 
+/* The event document, its value a stand-in of metric_json_value(): the
+ * precision it was measured with, once dumped by metric_json_dumps(). */
 static json_t *
-alert_event_build(const struct alert *a, const char *event, dho_time_t at, bool exact)
+alert_event_build(const struct alert *a, const char *event, dho_time_t at)
 {
 	char id[32];
 	json_t *o = json_object();
@@ -147,7 +130,7 @@ alert_event_build(const struct alert *a, const char *event, dho_time_t at, bool 
 	     alert_set(o, "cleared", json_boolean(a->cleared));
 	if (ok && a->metric[0] != '\0')
 		ok = alert_set(o, "metric", json_string(a->metric)) &&
-		     alert_set(o, "value", alert_number(a->value, a->decimals, exact)) &&
+		     alert_set(o, "value", metric_json_value(a->value, a->decimals)) &&
 		     alert_set(o, "unit", json_string(a->unit)) &&
 		     alert_set_time(o, "measured_at", a->measured_at);
 	ok = ok && alert_set_time(o, "opened_at", a->opened_at) && alert_set_time(o, "at", at) &&
@@ -165,21 +148,15 @@ alert_event_build(const struct alert *a, const char *event, dho_time_t at, bool 
 }
 
 void *
-alert_event_object(const struct alert *a, const char *event, dho_time_t at)
-{
-	return alert_event_build(a, event, at, false);
-}
-
-void *
 alert_event_exact(const struct alert *a, const char *event, dho_time_t at)
 {
-	return alert_event_build(a, event, at, true);
+	return alert_event_build(a, event, at);
 }
 
 int
 alert_event_json(const struct alert *a, const char *event, dho_time_t at, char **out)
 {
-	json_t *o = alert_event_build(a, event, at, true);
+	json_t *o = alert_event_build(a, event, at);
 	char *text;
 
 	if (o == NULL)

@@ -65,13 +65,12 @@ int alert_event_json(const struct alert *a, const char *event, dho_time_t at,
                      char **out);
 
 /* The same document as a jansson object (a json_t *, returned as void * so
- * this header does not pull in jansson), its value a jansson number, for a
- * caller that works on the object. The caller json_decref()s it. NULL, as
- * alert_event_json() fails, when any field cannot be set. */
-void *alert_event_object(const struct alert *a, const char *event, dho_time_t at);
-/* The same object with the value as metric_json_value() gives it, for a
- * caller that prints it (the CLI): dump it with metric_json_dumps() and
- * 37.60 stays 37.60, as in alert_event_json(). */
+ * this header does not pull in jansson), for a caller that puts it into a
+ * larger document (the CLI's listings, the workspace's API). Its value is
+ * metric_json_value()'s stand-in: dump the document with
+ * metric_json_dumps() and 37.60 stays 37.60, as in alert_event_json(). The
+ * caller json_decref()s it. NULL, as alert_event_json() fails, when any
+ * field cannot be set. */
 void *alert_event_exact(const struct alert *a, const char *event, dho_time_t at);
 
 /*

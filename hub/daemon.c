@@ -294,6 +294,14 @@ daemon_run(const char *config_path, const char *db_override, struct config *cfg)
 		goto out;
 	}
 	while (!daemon_stop_flag) {
+		session_tick(h.sess);
+		if (session_refused(h.sess)) {
+			/* The session logged the refusal, naming the user. */
+			log_error("stopping: the broker refused the hub's login at its first connect; "
+			          "exit 2 (configuration)");
+			rc = 2;
+			goto out;
+		}
 		if (daemon_reload_flag) {
 			daemon_reload_flag = 0;
 			daemon_reload(&h);

@@ -20,6 +20,9 @@
 #include "tls.h"
 
 #define SESSION_MAX_TOPICS 64
+/* Reconnect backoff: 1 s after a failure, doubling to 30 s. */
+#define SESSION_RETRY_MIN_S 1
+#define SESSION_RETRY_MAX_S 30
 
 struct session {
 	MQTTAsync client;
@@ -43,6 +46,21 @@ struct session {
 	char key_file[512];
 	pthread_mutex_t tls_mu;
 	char tls_why[256];
+	/* Reconnecting. Paho's automatic reconnect calls the connect failure
+	 * callback for the first failed attempt of a series only (it clears
+	 * the callback after calling it), so a broker that began refusing the
+	 * hub's login after a restart went unlogged while the hub retried.
+	 * The session connects again itself: each failure calls back, is
+	 * logged, and sets the next attempt, which session_tick() starts.
+	 * conn_mu guards the fields below (the Paho thread's callbacks and the
+	 * caller of session_tick() both use them). */
+	pthread_mutex_t conn_mu;
+	bool attempting;    /* a connect started by session_connect() is under way */
+	bool online_once;   /* connected at least once since session_start() */
+	bool refused;       /* the login was refused before that: give up */
+	bool retry_due;     /* a connect is to be started at retry_at */
+	int64_t retry_at;   /* mono_ms() */
+	int backoff_s;
 	/* The one publish session_publish() waits for: its token and result
 	 * (0 pending, 1 acknowledged, -1 failed), set by the callbacks. */
 	pthread_mutex_t pub_mu;
@@ -71,7 +89,20 @@ session_status(struct session *s, const char *state, bool wait)
 		MQTTAsync_waitForCompletion(s->client, ro.token, 2000);
 }
 
-/* Called on the first connection and on each automatic reconnection. */
+/* Sets the next connect attempt backoff_s from now and doubles the
+ * backoff; returns the delay set. The caller holds conn_mu. */
+static int
+session_retry_later(struct session *s)
+{
+	int delay = s->backoff_s;
+
+	s->retry_at = mono_ms() + (int64_t)delay * 1000;
+	s->retry_due = true;
+	s->backoff_s = delay * 2 > SESSION_RETRY_MAX_S ? SESSION_RETRY_MAX_S : delay * 2;
+	return delay;
+}
+
+/* Called on the first connection and on each reconnection. */
 static void
 session_on_connected(void *context, char *cause)
 {
@@ -80,6 +111,12 @@ session_on_connected(void *context, char *cause)
 	int rc;
 
 	(void)cause;
+	pthread_mutex_lock(&s->conn_mu);
+	s->attempting = false;
+	s->online_once = true;
+	s->retry_due = false;
+	s->backoff_s = SESSION_RETRY_MIN_S;
+	pthread_mutex_unlock(&s->conn_mu);
 	atomic_store(&s->connected, true);
 	net_nodelay_all();
 	log_info("connected to %s", s->url);
@@ -95,10 +132,15 @@ static void
 session_on_lost(void *context, char *cause)
 {
 	struct session *s = context;
+	int delay;
 
 	atomic_store(&s->connected, false);
-	log_warnx("connection to %s lost%s%s; reconnecting", s->url, cause ? ": " : "",
-	          cause ? cause : "");
+	pthread_mutex_lock(&s->conn_mu);
+	s->backoff_s = SESSION_RETRY_MIN_S;
+	delay = session_retry_later(s);
+	pthread_mutex_unlock(&s->conn_mu);
+	log_warnx("connection to %s lost%s%s; reconnecting in %d s", s->url, cause ? ": " : "",
+	          cause ? cause : "", delay);
 }
 
 /*
@@ -132,7 +174,18 @@ session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
 {
 	struct session *s = context;
 	char why[512], ssl_line[256];
+	bool login = false, give_up = false, attempting;
+	int delay = 0;
 
+	/* Paho keeps the failure callback of a connect that succeeded and
+	 * calls it again when that connection breaks ("socket error"); the
+	 * connection lost callback has that case. */
+	pthread_mutex_lock(&s->conn_mu);
+	attempting = s->attempting;
+	s->attempting = false;
+	pthread_mutex_unlock(&s->conn_mu);
+	if (!attempting)
+		return;
 	why[0] = '\0';
 	if (s->tls) {
 		pthread_mutex_lock(&s->tls_mu);
@@ -145,16 +198,36 @@ session_on_connect_failure(void *context, MQTTAsync_failureData *resp)
 	}
 	/* MQTT 3.1.1 CONNACK codes 4 and 5: the broker does not take the
 	 * user name and password. The password itself is never logged. */
-	if (why[0] == '\0' && resp != NULL && (resp->code == 4 || resp->code == 5))
+	if (why[0] == '\0' && resp != NULL && (resp->code == 4 || resp->code == 5)) {
+		login = true;
 		snprintf(why, sizeof(why), "the broker refused the login as %s%s%s: %s (check "
 		         "[broker] username and password_file against the broker's password_file)",
 		         s->username[0] ? "user '" : "an anonymous client", s->username,
 		         s->username[0] ? "'" : "",
 		         resp->code == 4 ? "bad user name or password" : "not authorized");
+	}
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%s", resp && resp->message ? resp->message
 		         : MQTTAsync_strerror(resp ? resp->code : -1));
-	log_warnx("cannot connect to %s: %s; retrying", s->url, why);
+	/* A login refused before the hub was ever online is a wrong
+	 * configuration that no retry mends: the daemon exits 2. Once it has
+	 * been online, the broker may have been restarted while its password
+	 * file was being changed: the hub keeps running and retries, logging
+	 * each refusal as an error. */
+	pthread_mutex_lock(&s->conn_mu);
+	if (login && !s->online_once) {
+		s->refused = true;
+		give_up = true;
+	} else {
+		delay = session_retry_later(s);
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+	if (give_up)
+		log_error("cannot connect to %s: %s; not retrying", s->url, why);
+	else if (login)
+		log_error("cannot connect to %s: %s; retrying in %d s", s->url, why, delay);
+	else
+		log_warnx("cannot connect to %s: %s; retrying in %d s", s->url, why, delay);
 }
 
 static int
@@ -250,6 +323,8 @@ session_new(const struct config *cfg, session_message_fn fn, void *ctx, struct s
 		pthread_mutex_init(&s->pub_mu, NULL);
 		mono_cond_init(&s->pub_cv);
 		pthread_mutex_init(&s->tls_mu, NULL);
+		pthread_mutex_init(&s->conn_mu, NULL);
+		s->backoff_s = SESSION_RETRY_MIN_S;
 	}
 	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	int rc = DHO_OK;
@@ -303,8 +378,10 @@ fail:
 	return rc;
 }
 
-int
-session_start(struct session *s)
+/* Starts one connect attempt; its end calls session_on_connected() or
+ * session_on_connect_failure(). Paho copies the options. */
+static int
+session_connect(struct session *s)
 {
 	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_willOptions w = MQTTAsync_willOptions_initializer;
@@ -313,9 +390,11 @@ session_start(struct session *s)
 
 	o.keepAliveInterval = 20;
 	o.cleansession = 0;
-	o.automaticReconnect = 1;
-	o.minRetryInterval = 1;
-	o.maxRetryInterval = 30;
+	/* Not Paho's: see retry_due. */
+	o.automaticReconnect = 0;
+	/* 3.1.1 only: Paho's default falls back to 3.1 after any failure,
+	 * which made each refused login two attempts. */
+	o.MQTTVersion = MQTTVERSION_3_1_1;
 	o.connectTimeout = 10;
 	o.context = s;
 	o.onFailure = session_on_connect_failure;
@@ -341,12 +420,52 @@ session_start(struct session *s)
 		ssl.ssl_error_context = s;
 		o.ssl = &ssl;
 	}
+	pthread_mutex_lock(&s->conn_mu);
+	s->attempting = true;
+	pthread_mutex_unlock(&s->conn_mu);
 	rc = MQTTAsync_connect(s->client, &o);
 	if (rc != MQTTASYNC_SUCCESS) {
+		pthread_mutex_lock(&s->conn_mu);
+		s->attempting = false;
+		pthread_mutex_unlock(&s->conn_mu);
 		log_error("cannot start connecting to %s: %s", s->url, MQTTAsync_strerror(rc));
 		return DHO_EIO;
 	}
 	return DHO_OK;
+}
+
+int
+session_start(struct session *s)
+{
+	return session_connect(s);
+}
+
+void
+session_tick(struct session *s)
+{
+	bool due;
+
+	pthread_mutex_lock(&s->conn_mu);
+	due = s->retry_due && mono_ms() >= s->retry_at;
+	if (due)
+		s->retry_due = false;
+	pthread_mutex_unlock(&s->conn_mu);
+	if (!due || session_connect(s) == DHO_OK)
+		return;
+	pthread_mutex_lock(&s->conn_mu);
+	session_retry_later(s);
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
+bool
+session_refused(struct session *s)
+{
+	bool refused;
+
+	pthread_mutex_lock(&s->conn_mu);
+	refused = s->refused;
+	pthread_mutex_unlock(&s->conn_mu);
+	return refused;
 }
 
 bool
@@ -454,5 +573,6 @@ session_free(struct session *s)
 	pthread_mutex_destroy(&s->pub_mu);
 	pthread_cond_destroy(&s->pub_cv);
 	pthread_mutex_destroy(&s->tls_mu);
+	pthread_mutex_destroy(&s->conn_mu);
 	free(s);
 }

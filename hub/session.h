@@ -35,8 +35,24 @@ bool session_url_tls(const char *url);
 int session_new(const struct config *cfg, session_message_fn fn, void *ctx,
                 struct session **out);
 
-/* Starts connecting; reconnects by itself with backoff from then on. */
+/*
+ * Starts connecting. A failed attempt, or a lost connection, sets the next
+ * attempt (1 s, doubling to 30 s; each failure is logged with its reason),
+ * which session_tick() starts when it is due.
+ */
 int session_start(struct session *s);
+
+/* Starts the connect attempt that is due, if one is. Call it often (the
+ * daemon's main loop does, at least every 200 ms), from one thread. */
+void session_tick(struct session *s);
+
+/*
+ * True when the broker refused the hub's user name and password (or
+ * anonymous login) before the session was ever connected: a wrong
+ * configuration, which the session does not retry. A refusal after the
+ * session was once online is retried and logged as an error each time.
+ */
+bool session_refused(struct session *s);
 
 bool session_connected(struct session *s);
 

@@ -12,7 +12,7 @@ libpaho-mqtt-dev libssl-dev openssl libsqlite3-dev sqlite3 libcmocka-dev libmodb
 libjansson-dev libinih-dev libcurl4-openssl-dev libmicrohttpd-dev
 libsodium-dev liboath-dev
 clang libclang-rt-14-dev valgrind tzdata strace
-man-db systemd dpkg-dev
+man-db systemd dpkg-dev adduser
 chromium"
 # The browser test runs under Node.js (18 or later) with npm; a machine that
 # has both from elsewhere keeps them.

@@ -43,17 +43,6 @@ api_time(dho_time_t t)
 	return json_string(buf);
 }
 
-static json_t *
-api_value(double v, int decimals)
-{
-	char buf[64];
-
-	if (decimals <= 0 && v == (double)(int64_t)v)
-		return json_integer((json_int_t)v);
-	metric_format_value(v, decimals > 0 ? decimals : 3, buf, sizeof(buf));
-	return json_real(strtod(buf, NULL));
-}
-
 static void
 api_db_error(struct web_req *r)
 {
@@ -328,7 +317,7 @@ api_session_delete(struct web_req *r)
 static json_t *
 api_alert_doc(const struct alert *a)
 {
-	return alert_event_object(a, a->last_event, a->updated_at);
+	return alert_event_exact(a, a->last_event, a->updated_at);
 }
 
 /* Audits the reads of ids (alert ids "A17" or patient ids) by r's user,
@@ -762,12 +751,6 @@ out:
 	json_decref(l.read);
 }
 
-static const char *
-api_sev_name(enum rules_severity s)
-{
-	return s == RULES_RED ? "red" : s == RULES_YELLOW ? "yellow" : "none";
-}
-
 /* One effective rule with its limits, as terms a chart can draw. */
 static int
 api_rule_row(void *ctx, const char *key, const char *spec, const char *origin)
@@ -793,7 +776,7 @@ api_rule_row(void *ctx, const char *key, const char *spec, const char *origin)
 		for (size_t i = 0; i < n; i++) {
 			json_t *t = json_object();
 
-			json_object_set_new(t, "severity", json_string(api_sev_name(lim[i].severity)));
+			json_object_set_new(t, "severity", json_string(rules_severity_name(lim[i].severity)));
 			json_object_set_new(t, "op", json_string(
 				lim[i].dir < 0 ? (lim[i].inclusive ? "<=" : "<")
 				               : (lim[i].inclusive ? ">=" : ">")));
@@ -908,7 +891,7 @@ api_reading_row(void *ctx, const struct store_reading *rd)
 		snprintf(v, sizeof(v), "%c", metric_acvpu_letter(rd->r.value));
 		json_object_set_new(o, "value", json_string(v));
 	} else {
-		json_object_set_new(o, "value", api_value(rd->r.value, rd->r.decimals));
+		json_object_set_new(o, "value", metric_json_value(rd->r.value, rd->r.decimals));
 	}
 	json_object_set_new(o, "unit", json_string(metric_unit(rd->r.metric)));
 	json_object_set_new(o, "measured_at", api_time(rd->r.measured_at));

@@ -22,6 +22,7 @@
 #include "care.h"
 #include "ident.h"
 #include "log.h"
+#include "metric.h"
 #include "timefmt.h"
 #include "web.h"
 #include "web_int.h"
@@ -70,8 +71,9 @@ void
 web_json_h(struct web_req *r, unsigned status, json_t *doc, const char *h1, const char *v1,
            const char *h2, const char *v2)
 {
-	char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
-	                 : NULL;
+	/* Values print with the precision they were measured with (37.60),
+	 * as in the MQTT events and the event stream. */
+	char *text = doc ? metric_json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
 	struct MHD_Response *resp;
 
 	json_decref(doc);

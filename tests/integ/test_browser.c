@@ -165,7 +165,11 @@ scene(struct env *e)
 {
 	int seq = 1, sent = 0;
 
-	enroll(e, "P-1001", "oxy-1", 3, "");
+	/* Discharged six days ago, so the follow-up (from that day's
+	 * midnight) covers the whole stretch without readings, whatever the
+	 * time of day the test runs: with three days the follow-up began
+	 * inside the stretch, and after midnight the stretch was too short. */
+	enroll(e, "P-1001", "oxy-1", 6, "");
 	enroll(e, "P-1002", "oxy-2", 2, "");
 	enroll(e, "P-1003", "oxy-3", 20, "");
 	user_add(e, "kari", "hospital-dho/mosjoen");

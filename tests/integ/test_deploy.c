@@ -1,7 +1,8 @@
 /*
  * test_deploy.c: a deployment's promises (docs/operations.md) on the real
  * parts: the broker ACL that `dhohub broker-acl` writes, enforced by a
- * Mosquitto with acl_file and password_file; a wrong password; backups
+ * Mosquitto with acl_file and password_file; a wrong password (fatal at
+ * the first connect, retried once the hub was online); backups
  * while `run` ingests; private files; retention; logs without patient ids.
  */
 #include <pwd.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -241,8 +243,25 @@ test_broker_acl(void **state)
 	stop(&other_sub, SIGTERM);
 }
 
-/* A wrong password: the hub says the broker refused its login, names the
- * user but never the password, and keeps retrying. */
+/* Waits up to secs for pid to exit; returns its exit code, or -1 when it
+ * is still running (or did not exit normally). */
+static int
+wait_exit(pid_t pid, int secs)
+{
+	int st;
+
+	for (double end = mono_now() + secs; mono_now() < end; usleep(50 * 1000))
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return -1;
+}
+
+/*
+ * A wrong password at the first connect: the hub logs that the broker
+ * refused its login, names the user but never the password, and exits 2
+ * (a configuration error, EXIT STATUS in docs/man/dhohub.8) instead of
+ * retrying forever.
+ */
 static void
 test_wrong_password(void **state)
 {
@@ -261,12 +280,48 @@ test_wrong_password(void **state)
 	assert_int_equal(cli(e, NULL, "check-config"), 0);
 	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
 	e->hub = spawn(log, argv);
-	assert_int_equal(wait_file_lines(log, "the broker refused the login as user 'hubuser': ",
-	                                 "(check [broker] username and password_file", 1, 20), 1);
+	assert_int_equal(wait_exit(e->hub, 30), 2);
+	e->hub = -1;
+	assert_int_equal(file_lines(log, "the broker refused the login as user 'hubuser': ",
+	                            "(check [broker] username and password_file"), 1);
+	assert_int_equal(file_lines(log, "error: cannot connect to", "not retrying"), 1);
+	assert_int_equal(file_lines(log, "exit 2 (configuration)", NULL), 1);
 	assert_int_equal(file_lines(log, "not-the-password", NULL), 0);
 	assert_int_equal(file_lines(log, "connected to", NULL), 0);
-	/* Still running: it keeps retrying. */
+}
+
+/*
+ * Once the hub has been online, a refused login is not fatal: the broker
+ * restarted with a password file being changed. The hub logs each refusal
+ * as an error, keeps retrying with backoff, and is back online when the
+ * broker takes its password again.
+ */
+static void
+test_password_changed_while_online(void **state)
+{
+	struct env *e = *state;
+	char log[160];
+
+	acl_broker(e, "hubpw");
+	enroll(e, "P1", "d-1", 2, "");
+	acl_write(e);
+	broker_start(e);
+	hub_start(e);
+	snprintf(log, sizeof(log), "%s/hub.log", e->dir);
+	assert_int_equal(file_lines(log, "connected to", NULL), 1);
+	sh("cd %s && mosquitto_passwd -b passwd hubuser changed", e->dir);
+	stop(&e->broker, SIGTERM);
+	broker_start(e);
+	/* Two refusals, one after the other: each one is logged. */
+	assert_int_equal(wait_file_lines(log, "error: cannot connect to",
+	                                 "the broker refused the login as user 'hubuser'", 2, 30), 2);
+	assert_int_equal(file_lines(log, "refused the login", "retrying in "), 2);
 	assert_int_equal(kill(e->hub, 0), 0);
+	assert_int_equal(file_lines(log, "hubpw", NULL), 0);
+	/* The password file mended and reread (SIGHUP): online again. */
+	sh("cd %s && mosquitto_passwd -b passwd hubuser hubpw && kill -HUP %d", e->dir,
+	   (int)e->broker);
+	assert_int_equal(wait_file_lines(log, "connected to", NULL, 2, 45), 2);
 }
 
 /* ---- backup ---- */
@@ -428,6 +483,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		ENV_TEST(test_broker_acl, PROGRAMS),
 		ENV_TEST(test_wrong_password, PROGRAMS),
+		ENV_TEST(test_password_changed_while_online, PROGRAMS),
 		ENV_TEST(test_backup_while_ingesting, PROGRAMS),
 		ENV_TEST(test_retention, PROGRAMS),
 		ENV_TEST(test_logs_without_patient_ids, PROGRAMS),

@@ -612,6 +612,9 @@ test_scope_actions_audit(void **state)
 	enroll(e, "P3", "d3", 30, "");
 	pub(e, "dho/v1/vefsn/dev/d2/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 90}");
 	pub(e, "dho/v1/vefsn/dev/d3/reading", "{\"seq\": 1, \"metric\": \"spo2\", \"value\": 90}");
+	/* Written with two decimals: the API gives it back so. */
+	pub(e, "dho/v1/vefsn/dev/d2/reading", "{\"seq\": 2, \"metric\": \"temp\", "
+	    "\"value\": 36.60}");
 	alert_of(e, "P2", a2, sizeof(a2));
 	alert_of(e, "P3", a3, sizeof(a3));
 	login(&w, "kari", &kari);
@@ -722,6 +725,16 @@ test_scope_actions_audit(void **state)
 	r = http(&w, &hans, "GET", "/api/v1/patients/P2/readings?metric=spo2", NULL, NULL);
 	expect(r, 200, "readings");
 	assert_int_equal(json_array_size(r->json), 1);
+	for (int i = 0; i < 100; i++) {
+		r = http(&w, &hans, "GET", "/api/v1/patients/P2/readings?metric=temp", NULL,
+		         NULL);
+		expect(r, 200, "temp readings");
+		if (json_array_size(r->json) == 1)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_int_equal(json_array_size(r->json), 1);
+	assert_non_null(strstr(r->body, "\"value\":36.60"));
 	expect(http(&w, &hans, "GET", "/api/v1/patients/P2/readings?since=yesterday", NULL, NULL),
 	       400, "bad since");
 	expect(http(&w, &hans, "GET", "/api/v1/patients/P2/readings?metric=mood", NULL, NULL), 400,

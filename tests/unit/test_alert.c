@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "alert.h"
+#include "metric.h"
 
 struct finding_case {
 	enum alert_state state;
@@ -196,12 +197,15 @@ test_event_value_precision(void **state)
 	assert_int_equal(alert_event_json(&a, "opened", 1795421701, &text), DHO_OK);
 	assert_non_null(strstr(text, "\"value\":86,"));
 	free(text);
-	/* The object for callers that work on it holds the same number. */
+	/* The object for callers that put it into a larger document prints
+	 * the same number once dumped with metric_json_dumps(). */
 	a.value = 37.6;
 	a.decimals = 2;
-	o = alert_event_object(&a, "opened", 1795421701);
-	assert_true(json_is_real(json_object_get(o, "value")));
-	assert_true(json_real_value(json_object_get(o, "value")) == 37.6);
+	o = alert_event_exact(&a, "opened", 1795421701);
+	text = metric_json_dumps(o, JSON_COMPACT);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"value\":37.60,"));
+	free(text);
 	json_decref(o);
 }
 

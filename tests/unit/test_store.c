@@ -136,9 +136,11 @@ test_checkpoint_thread_bounds_wal(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(stat(wal, &sb), 0);
 	/* Without restarts the WAL holds every commit's pages: some 60,000
-	 * pages, over 200 MiB. */
+	 * pages, over 250 MiB. Started over, the file keeps the largest size
+	 * it reached: about 1,000 to 3,000 pages here, more on a loaded
+	 * machine, where the thread's pass takes longer while commits go on. */
 	print_message("WAL after 20,000 commits: %lld bytes\n", (long long)sb.st_size);
-	assert_true(sb.st_size <= 4000LL * 4120);
+	assert_true(sb.st_size <= 64LL * 1024 * 1024);
 }
 
 static void
