@@ -55,7 +55,7 @@ struct session {
 	 * conn_mu guards the fields below (the Paho thread's callbacks and the
 	 * caller of session_tick() both use them). */
 	pthread_mutex_t conn_mu;
-	bool attempting;    /* a connect started by session_connect() is under way */
+	bool attempting;    /* a connect started by session_start() is under way */
 	bool online_once;   /* connected at least once since session_start() */
 	bool refused;       /* the login was refused before that: give up */
 	bool retry_due;     /* a connect is to be started at retry_at */
@@ -378,10 +378,11 @@ fail:
 	return rc;
 }
 
-/* Starts one connect attempt; its end calls session_on_connected() or
+/* Starts one connect attempt (the first, and each one session_tick()
+ * finds due); its end calls session_on_connected() or
  * session_on_connect_failure(). Paho copies the options. */
-static int
-session_connect(struct session *s)
+int
+session_start(struct session *s)
 {
 	MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_willOptions w = MQTTAsync_willOptions_initializer;
@@ -434,12 +435,6 @@ session_connect(struct session *s)
 	return DHO_OK;
 }
 
-int
-session_start(struct session *s)
-{
-	return session_connect(s);
-}
-
 void
 session_tick(struct session *s)
 {
@@ -450,7 +445,7 @@ session_tick(struct session *s)
 	if (due)
 		s->retry_due = false;
 	pthread_mutex_unlock(&s->conn_mu);
-	if (!due || session_connect(s) == DHO_OK)
+	if (!due || session_start(s) == DHO_OK)
 		return;
 	pthread_mutex_lock(&s->conn_mu);
 	session_retry_later(s);
